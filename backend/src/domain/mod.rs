@@ -1,0 +1,6 @@
+//! Pure rules of the city's reservation business: no I/O, unit-tested beside the code.
+
+pub mod calendar;
+pub mod kinds;
+pub mod roles;
+pub mod search;

@@ -1,0 +1,25 @@
+//! A person who signs in: resident, staff, manager or admin.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    /// Lower-cased.
+    pub email: String,
+    /// argon2id PHC string; `None` for an account that cannot sign in with a password.
+    pub password_hash: Option<String>,
+    pub display_name: String,
+    pub name_kana: Option<String>,
+    pub role: String,
+    pub locale: String,
+    pub email_verified_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,174 @@
+//! `AppError`, the only error type handlers return, and its JSON envelope:
+//! `{"error": {"code": "…", "message": "…", "fields": [{"field": "…", "message": "…"}]}}`.
+//!
+//! Codes are stable and machine-readable (listed in [`codes`] and in the OpenAPI description).
+//! A 5xx is logged once here, with its cause chain, inside the request's span; the client sees only
+//! a generic message and the request id header.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sea_orm::DbErr;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::services::facilities::CatalogError;
+
+/// Stable error codes.
+pub mod codes {
+    /// A parameter or body field is malformed or out of range; `fields` names it.
+    pub const INVALID_INPUT: &str = "invalid_input";
+    /// A query parameter the endpoint does not know.
+    pub const UNKNOWN_PARAMETER: &str = "unknown_parameter";
+    /// The resource does not exist.
+    pub const NOT_FOUND: &str = "not_found";
+    /// The method is not allowed on this path.
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    /// The request body is not JSON of the expected shape.
+    pub const INVALID_JSON: &str = "invalid_json";
+    /// The database is unreachable.
+    pub const UNAVAILABLE: &str = "unavailable";
+    /// Something failed on our side.
+    pub const INTERNAL: &str = "internal";
+}
+
+/// One invalid field.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The parameter or body field, e.g. `kind` or `attendees`.
+    pub field: String,
+    pub message: String,
+}
+
+/// The error envelope's body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code: invalid_input, unknown_parameter, not_found,
+    /// method_not_allowed, invalid_json, unavailable, internal.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+/// Every error response: `{"error": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
+/// The error every handler returns.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A client error with its status, code and the fields at fault.
+    #[error("{message}")]
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    /// A failure on our side; details go to the log, never to the client.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    /// 400 naming one field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let field = field.into();
+        AppError::Client {
+            status: StatusCode::BAD_REQUEST,
+            code: codes::INVALID_INPUT,
+            message: format!("{field}: {message}"),
+            fields: vec![FieldError { field, message }],
+        }
+    }
+
+    /// 404 for a kind of thing.
+    pub fn not_found(what: &str) -> Self {
+        AppError::Client {
+            status: StatusCode::NOT_FOUND,
+            code: codes::NOT_FOUND,
+            message: format!("{what} not found"),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Any client error.
+    pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Client {
+            status,
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            AppError::Client {
+                status,
+                code,
+                message,
+                fields,
+            } => (
+                status,
+                ErrorBody {
+                    code: code.into(),
+                    message,
+                    fields,
+                },
+            ),
+            AppError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "request failed");
+                let body = ErrorBody {
+                    code: codes::INTERNAL.into(),
+                    message: "Something went wrong on our side. Please try again; if it keeps happening, quote the request id."
+                        .into(),
+                    fields: Vec::new(),
+                };
+                (StatusCode::INTERNAL_SERVER_ERROR, body)
+            }
+        };
+        (status, Json(ErrorResponse { error: body })).into_response()
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(error: DbErr) -> Self {
+        match error {
+            DbErr::RecordNotFound(what) => AppError::not_found(&what),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<CatalogError> for AppError {
+    fn from(error: CatalogError) -> Self {
+        match error {
+            CatalogError::UnknownWard(_) => AppError::invalid_field("ward", error.to_string()),
+            CatalogError::QueryTooLong { .. } => AppError::invalid_field("q", error.to_string()),
+            CatalogError::NotFound(what) => AppError::not_found(what),
+            CatalogError::Db(db) => db.into(),
+        }
+    }
+}
+
+/// The fallback for paths no route matches.
+pub async fn route_not_found() -> AppError {
+    AppError::not_found("route")
+}
+
+/// The fallback for a known path with the wrong method.
+pub async fn method_not_allowed() -> AppError {
+    AppError::client(
+        StatusCode::METHOD_NOT_ALLOWED,
+        codes::METHOD_NOT_ALLOWED,
+        "method not allowed on this path",
+    )
+}

@@ -1,0 +1,9 @@
+//! The HTTP edge: handlers (one module per resource), the one error type, and extractors that turn
+//! bad input into a 400 naming the field.
+
+pub mod error;
+pub mod extract;
+pub mod facilities;
+pub mod health;
+pub mod openapi;
+pub mod web;

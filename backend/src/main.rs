@@ -1,0 +1,110 @@
+//! The `yoyaku` command: `serve`, `migrate`, `seed`. Parses the command line and nothing else.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+use yoyaku::config::Settings;
+use yoyaku::services::seed::{self, CityFixture, SeedOptions};
+use yoyaku::startup::{Application, demo_password};
+use yoyaku::{db, telemetry};
+
+#[derive(Parser)]
+#[command(name = "yoyaku", version, about = "Public facility reservation system")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (migrates, and seeds the demo city on an empty database in demo mode).
+    Serve,
+    /// Apply or inspect database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Load a city's fixture (idempotent): the embedded demo city, or a folder.
+    Seed {
+        /// A folder laid out like fixtures/demo-city/ (with holidays.csv); default: the demo city.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Also create the demo accounts.
+        #[arg(long)]
+        demo_users: bool,
+    },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum MigrateAction {
+    /// Apply pending migrations (the default).
+    Up,
+    /// Roll back the last migration.
+    Down,
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("yoyaku: configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    match run(cli.command, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("yoyaku: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await?
+        }
+        Command::Migrate { action } => {
+            let conn = db::connect(&settings).await?;
+            match action.unwrap_or(MigrateAction::Up) {
+                MigrateAction::Up => Migrator::up(&conn, None).await?,
+                MigrateAction::Down => Migrator::down(&conn, Some(1)).await?,
+                MigrateAction::Status => Migrator::status(&conn).await?,
+            }
+        }
+        Command::Seed { dir, demo_users } => {
+            let fixture = match dir {
+                Some(dir) => CityFixture::from_dir(&dir)?,
+                None => CityFixture::demo()?,
+            };
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            let options = SeedOptions {
+                demo_users,
+                demo_password: demo_password(),
+            };
+            let report = seed::load_city(&conn, &fixture, &options).await?;
+            println!(
+                "loaded {} wards, {} facilities, {} rooms (+{} halves), {} holidays, {} demo users",
+                report.wards,
+                report.facilities,
+                report.rooms,
+                report.halves,
+                report.holidays,
+                report.demo_users
+            );
+        }
+    }
+    Ok(())
+}

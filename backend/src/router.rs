@@ -1,0 +1,81 @@
+//! Every route in one place, and the layers every request passes through: a request id (taken
+//! from `x-request-id` or made), a tracing span carrying it, the id echoed on the response, and a
+//! panic guard that turns a panic into our 500 envelope.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::http::error::{AppError, method_not_allowed, route_not_found};
+use crate::http::{facilities, health, openapi::ApiDoc, web};
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Build the application's router.
+pub fn build(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/wards", get(facilities::list_wards))
+        .route("/facilities", get(facilities::list_facilities))
+        .route("/facilities/{id}", get(facilities::get_facility))
+        .route(
+            "/facilities/{id}/rooms",
+            get(facilities::list_facility_rooms),
+        )
+        .route("/rooms/{id}", get(facilities::get_room));
+
+    Router::new()
+        .route("/", get(web::home))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/api/v1", api)
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal(anyhow::anyhow!("handler panicked")).into_response_owned()
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let request_id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|id| id.header_value().to_str().ok())
+                        .unwrap_or_default();
+                    // The path only, never the query: queries can carry names or emails.
+                    tracing::info_span!(
+                        "http.request",
+                        http.method = %request.method(),
+                        http.path = %request.uri().path(),
+                        request.id = %request_id,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+impl AppError {
+    /// Render outside a handler (the panic guard).
+    fn into_response_owned(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}

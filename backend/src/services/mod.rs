@@ -1,0 +1,5 @@
+//! Use cases: each takes a connection or transaction, applies the domain rules, and reads or writes
+//! through the entities. Handlers call exactly one of these.
+
+pub mod facilities;
+pub mod seed;

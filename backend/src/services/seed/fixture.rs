@@ -1,0 +1,576 @@
+//! The shape of a city's fixture files (`fixtures/<city>/`), parsed and checked before anything is
+//! written: every cross-reference resolves, codes are unique, and fee tables match templates.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::domain::calendar::{parse_minute_of_day, parse_weekday};
+use crate::domain::kinds::{FacilityKind, RoomKind};
+use crate::domain::roles::Role;
+
+/// Everything a city's seed holds.
+#[derive(Debug, Clone)]
+pub struct CityFixture {
+    pub city: CityFile,
+    pub facilities: Vec<FacilityDef>,
+    pub templates: Vec<TemplateDef>,
+    pub fees: FeesFile,
+    pub holidays: Vec<HolidayDef>,
+    pub demo_users: Vec<UserDef>,
+}
+
+/// `city.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CityFile {
+    pub city: CityDef,
+    pub wards: Vec<WardDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CityDef {
+    pub code: String,
+    pub name: String,
+    pub name_kana: String,
+    pub name_en: String,
+    pub prefecture: String,
+    pub prefecture_en: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WardDef {
+    pub code: String,
+    pub name: String,
+    pub name_kana: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FacilitiesFile {
+    facilities: Vec<FacilityDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityDef {
+    pub code: String,
+    pub name: String,
+    pub name_kana: String,
+    pub name_en: String,
+    pub kind: FacilityKind,
+    /// Ward code.
+    pub ward: String,
+    pub postal_code: String,
+    pub address: String,
+    pub address_en: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub phone: String,
+    pub opens: String,
+    pub closes: String,
+    pub closes_on_holidays: bool,
+    pub year_end_closure: bool,
+    pub closing_days: Vec<ClosingDayDef>,
+    pub barrier_free_ja: Vec<String>,
+    pub barrier_free_en: Vec<String>,
+    pub description_ja: String,
+    pub description_en: String,
+    pub rooms: Vec<RoomDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosingDayDef {
+    /// `mon` … `sun`.
+    pub weekday: String,
+    pub nth: Option<u8>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomDef {
+    pub code: String,
+    pub name: String,
+    pub name_kana: String,
+    pub name_en: String,
+    pub kind: RoomKind,
+    pub capacity: i32,
+    pub area_m2: Option<i32>,
+    pub template: String,
+    /// Resident weekday fee per slot, by band.
+    pub fees: HashMap<String, i32>,
+    pub lottery: bool,
+    pub requires_group: bool,
+    #[serde(default)]
+    pub equipment: Vec<EquipmentDef>,
+    #[serde(default)]
+    pub halves: Vec<HalfDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HalfDef {
+    pub code: String,
+    pub name: String,
+    pub name_kana: String,
+    pub name_en: String,
+    pub capacity: i32,
+    pub fees: HashMap<String, i32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EquipmentDef {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    pub fee_yen: i32,
+    #[serde(default = "one")]
+    pub quantity: i32,
+}
+
+fn one() -> i32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplatesFile {
+    templates: Vec<TemplateDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateDef {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    pub periods: Vec<PeriodDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodDef {
+    /// `MM-DD`.
+    pub season_from: String,
+    pub season_to: String,
+    pub day_type: String,
+    pub starts: String,
+    pub ends: String,
+    pub band: String,
+    #[serde(default)]
+    pub lighting: bool,
+}
+
+/// `fees.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeesFile {
+    pub policy: FeePolicyDef,
+    pub reductions: Vec<ReductionDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeePolicyDef {
+    pub effective_from: NaiveDate,
+    pub non_resident_percent: i32,
+    pub weekend_holiday_percent: i32,
+    pub admission_event_percent: i32,
+    pub commercial_percent: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReductionDef {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    pub percent_off: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolidayDef {
+    pub date: NaiveDate,
+    pub name: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsersFile {
+    users: Vec<UserDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserDef {
+    pub email: String,
+    pub display_name: String,
+    pub name_kana: Option<String>,
+    pub role: String,
+    pub locale: String,
+    #[serde(default)]
+    pub facilities: Vec<String>,
+}
+
+/// A fixture that cannot be loaded, naming the file and the place in it.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {source}")]
+    Parse {
+        file: String,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{file} line {line}: {message}")]
+    Csv {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{place}: {message}")]
+    Invalid { place: String, message: String },
+}
+
+fn invalid(place: impl Into<String>, message: impl Into<String>) -> FixtureError {
+    FixtureError::Invalid {
+        place: place.into(),
+        message: message.into(),
+    }
+}
+
+macro_rules! embedded {
+    ($path:literal) => {
+        (
+            $path,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/", $path)),
+        )
+    };
+}
+
+/// The demo city's files, compiled into the binary so `yoyaku serve` works from any folder.
+const DEMO_CITY: [(&str, &str); 6] = [
+    embedded!("demo-city/city.toml"),
+    embedded!("demo-city/facilities.toml"),
+    embedded!("demo-city/slot-templates.toml"),
+    embedded!("demo-city/fees.toml"),
+    embedded!("demo-city/demo-users.toml"),
+    embedded!("holidays/japan-2024-2035.csv"),
+];
+
+impl CityFixture {
+    /// The demo city embedded in the binary.
+    pub fn demo() -> Result<CityFixture, FixtureError> {
+        let [city, facilities, templates, fees, users, holidays] = DEMO_CITY;
+        Self::parse(city, facilities, templates, fees, users, holidays)
+    }
+
+    /// A city from a folder laid out like `fixtures/demo-city/`, with the holidays CSV at
+    /// `holidays.csv` beside the other files.
+    pub fn from_dir(dir: &Path) -> Result<CityFixture, FixtureError> {
+        let read = |name: &str| -> Result<(String, String), FixtureError> {
+            let path = dir.join(name);
+            let file = path.display().to_string();
+            std::fs::read_to_string(&path)
+                .map(|text| (file.clone(), text))
+                .map_err(|source| FixtureError::Read { file, source })
+        };
+        let files = [
+            read("city.toml")?,
+            read("facilities.toml")?,
+            read("slot-templates.toml")?,
+            read("fees.toml")?,
+            read("demo-users.toml")?,
+            read("holidays.csv")?,
+        ];
+        let [c, f, t, e, u, h] = files
+            .each_ref()
+            .map(|(name, text)| (name.as_str(), text.as_str()));
+        Self::parse(c, f, t, e, u, h)
+    }
+
+    fn parse(
+        city: (&str, &str),
+        facilities: (&str, &str),
+        templates: (&str, &str),
+        fees: (&str, &str),
+        users: (&str, &str),
+        holidays: (&str, &str),
+    ) -> Result<CityFixture, FixtureError> {
+        let fixture = CityFixture {
+            city: toml_file(city)?,
+            facilities: toml_file::<FacilitiesFile>(facilities)?.facilities,
+            templates: toml_file::<TemplatesFile>(templates)?.templates,
+            fees: toml_file(fees)?,
+            demo_users: toml_file::<UsersFile>(users)?.users,
+            holidays: parse_holidays(holidays.0, holidays.1)?,
+        };
+        fixture.validate()?;
+        Ok(fixture)
+    }
+
+    /// Number of top-level rooms (a divisible room counts once) and of halves.
+    pub fn room_counts(&self) -> (usize, usize) {
+        let rooms = self.facilities.iter().map(|f| f.rooms.len()).sum();
+        let halves = self
+            .facilities
+            .iter()
+            .flat_map(|f| &f.rooms)
+            .map(|r| r.halves.len())
+            .sum();
+        (rooms, halves)
+    }
+
+    fn validate(&self) -> Result<(), FixtureError> {
+        let wards: HashSet<&str> = self.city.wards.iter().map(|w| w.code.as_str()).collect();
+        if wards.len() != self.city.wards.len() {
+            return Err(invalid("city.toml", "ward codes must be unique"));
+        }
+        let mut bands_of: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        for t in &self.templates {
+            let place = format!("slot template {}", t.code);
+            if t.periods.is_empty() {
+                return Err(invalid(place, "has no periods"));
+            }
+            for p in &t.periods {
+                let (from, to) = (
+                    parse_month_day(&p.season_from),
+                    parse_month_day(&p.season_to),
+                );
+                let (starts, ends) = (parse_minute_of_day(&p.starts), parse_minute_of_day(&p.ends));
+                if from.is_none() || to.is_none() {
+                    return Err(invalid(&place, "season_from/season_to must be MM-DD"));
+                }
+                match (starts, ends) {
+                    (Some(s), Some(e)) if s < e => {}
+                    _ => {
+                        return Err(invalid(
+                            &place,
+                            format!("period {}–{} is not a valid time range", p.starts, p.ends),
+                        ));
+                    }
+                }
+                if !["any", "weekday", "weekend_holiday"].contains(&p.day_type.as_str()) {
+                    return Err(invalid(
+                        &place,
+                        format!(
+                            "day_type `{}` is not any, weekday or weekend_holiday",
+                            p.day_type
+                        ),
+                    ));
+                }
+            }
+            bands_of.insert(&t.code, t.periods.iter().map(|p| p.band.as_str()).collect());
+        }
+        let mut facility_codes = HashSet::new();
+        for f in &self.facilities {
+            let place = format!("facility {}", f.code);
+            if !facility_codes.insert(f.code.as_str()) {
+                return Err(invalid(place, "code is used twice"));
+            }
+            if !wards.contains(f.ward.as_str()) {
+                return Err(invalid(
+                    place,
+                    format!("ward `{}` is not in city.toml", f.ward),
+                ));
+            }
+            match (
+                parse_minute_of_day(&f.opens),
+                parse_minute_of_day(&f.closes),
+            ) {
+                (Some(o), Some(c)) if o < c => {}
+                _ => {
+                    return Err(invalid(
+                        place,
+                        "opens/closes must be HH:MM with opens before closes",
+                    ));
+                }
+            }
+            if f.barrier_free_ja.len() != f.barrier_free_en.len() {
+                return Err(invalid(
+                    place,
+                    "barrier_free_ja and barrier_free_en differ in length",
+                ));
+            }
+            for day in &f.closing_days {
+                if parse_weekday(&day.weekday).is_none()
+                    || day.nth.is_some_and(|n| !(1..=5).contains(&n))
+                {
+                    return Err(invalid(
+                        &place,
+                        format!(
+                            "closing day {}/{:?} is not a weekday and 1..5",
+                            day.weekday, day.nth
+                        ),
+                    ));
+                }
+            }
+            let mut room_codes = HashSet::new();
+            for r in &f.rooms {
+                let place = format!("facility {} room {}", f.code, r.code);
+                let Some(bands) = bands_of.get(r.template.as_str()) else {
+                    return Err(invalid(
+                        place,
+                        format!("template `{}` is not defined", r.template),
+                    ));
+                };
+                let fee_tables = std::iter::once(&r.fees).chain(r.halves.iter().map(|h| &h.fees));
+                for fees in fee_tables {
+                    let keys: BTreeSet<&str> = fees.keys().map(String::as_str).collect();
+                    if &keys != bands {
+                        return Err(invalid(
+                            &place,
+                            format!("fee bands {keys:?} differ from the template's {bands:?}"),
+                        ));
+                    }
+                    if fees.values().any(|yen| *yen < 0) {
+                        return Err(invalid(&place, "fees cannot be negative"));
+                    }
+                }
+                if !(r.halves.is_empty() || r.halves.len() == 2) {
+                    return Err(invalid(&place, "a divisible room has exactly two halves"));
+                }
+                for code in std::iter::once(&r.code).chain(r.halves.iter().map(|h| &h.code)) {
+                    if !room_codes.insert(code.as_str()) {
+                        return Err(invalid(&place, format!("room code `{code}` is used twice")));
+                    }
+                }
+                if r.capacity <= 0 || r.halves.iter().any(|h| h.capacity <= 0) {
+                    return Err(invalid(&place, "capacity must be positive"));
+                }
+            }
+        }
+        for u in &self.demo_users {
+            if u.role.parse::<Role>().is_err() {
+                return Err(invalid(
+                    format!("demo user {}", u.email),
+                    format!("role `{}` is unknown", u.role),
+                ));
+            }
+            if let Some(missing) = u
+                .facilities
+                .iter()
+                .find(|c| !facility_codes.contains(c.as_str()))
+            {
+                return Err(invalid(
+                    format!("demo user {}", u.email),
+                    format!("facility `{missing}` is not defined"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn toml_file<T: serde::de::DeserializeOwned>(
+    (file, text): (&str, &str),
+) -> Result<T, FixtureError> {
+    toml::from_str(text).map_err(|source| FixtureError::Parse {
+        file: file.to_owned(),
+        source: Box::new(source),
+    })
+}
+
+/// `MM-DD` as month*100+day.
+pub fn parse_month_day(text: &str) -> Option<i16> {
+    let (m, d) = text.split_once('-')?;
+    let (m, d): (u32, u32) = (m.parse().ok()?, d.parse().ok()?);
+    // 2024 is a leap year, so 02-29 is accepted.
+    NaiveDate::from_ymd_opt(2024, m, d).map(|_| (m * 100 + d) as i16)
+}
+
+fn parse_holidays(file: &str, text: &str) -> Result<Vec<HolidayDef>, FixtureError> {
+    let mut lines = text.lines().enumerate();
+    let header = lines
+        .next()
+        .map(|(_, l)| l.trim_start_matches('\u{feff}').trim());
+    if header != Some("date,name,name_en") {
+        return Err(FixtureError::Csv {
+            file: file.into(),
+            line: 1,
+            message: "header must be date,name,name_en".into(),
+        });
+    }
+    let mut holidays = Vec::new();
+    for (index, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
+        let csv_error = |message: &str| FixtureError::Csv {
+            file: file.into(),
+            line: index + 1,
+            message: message.into(),
+        };
+        let mut fields = line.splitn(3, ',');
+        let (Some(date), Some(name), Some(name_en)) = (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(csv_error("expected three fields"));
+        };
+        let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .map_err(|_| csv_error("date must be YYYY-MM-DD"))?;
+        holidays.push(HolidayDef {
+            date,
+            name: name.into(),
+            name_en: name_en.trim_matches('"').into(),
+        });
+    }
+    Ok(holidays)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_city_parses_and_validates() {
+        let city = CityFixture::demo().expect("demo city loads");
+        assert_eq!(city.city.wards.len(), 18);
+        assert!(city.facilities.len() >= 80);
+        let (rooms, halves) = city.room_counts();
+        assert!(rooms >= 600, "{rooms} rooms");
+        assert!(halves >= 2);
+    }
+
+    #[test]
+    fn a_room_with_fees_for_an_unknown_band_is_refused() {
+        let mut city = CityFixture::demo().unwrap();
+        city.facilities[0].rooms[0]
+            .fees
+            .insert("midnight".into(), 100);
+        let error = city.validate().unwrap_err().to_string();
+        assert!(error.contains("fee bands"), "{error}");
+    }
+
+    #[test]
+    fn a_facility_in_an_unknown_ward_is_refused() {
+        let mut city = CityFixture::demo().unwrap();
+        city.facilities[0].ward = "999999".into();
+        assert!(
+            city.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("ward `999999`")
+        );
+    }
+
+    #[test]
+    fn month_days_parse_including_leap_day() {
+        assert_eq!(parse_month_day("04-01"), Some(401));
+        assert_eq!(parse_month_day("02-29"), Some(229));
+        assert_eq!(parse_month_day("02-30"), None);
+    }
+
+    #[test]
+    fn holiday_csv_errors_name_the_line() {
+        let error = parse_holidays("h.csv", "date,name,name_en\n2026-13-01,x,y\n").unwrap_err();
+        assert_eq!(error.to_string(), "h.csv line 2: date must be YYYY-MM-DD");
+    }
+}

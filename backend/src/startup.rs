@@ -1,0 +1,116 @@
+//! Building the application: connect, migrate, seed the demo city on an empty database, bind the
+//! listener (so the port is known before serving), then serve until a shutdown signal, finishing
+//! requests in flight.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::services::seed::{self, CityFixture, SeedOptions};
+use crate::state::AppState;
+use crate::{db, router};
+
+/// A built, bound application, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// The demo accounts' password unless `YOYAKU_DEMO_PASSWORD` sets another.
+pub const DEFAULT_DEMO_PASSWORD: &str = "yoyaku-demo";
+
+impl Application {
+    /// Connect, migrate, seed (demo mode, empty database) and bind.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = db::connect(&settings)
+            .await
+            .context("connecting to the database")?;
+        db::migrate(&db).await.context("applying migrations")?;
+        if settings.demo_enabled() && seed::is_empty(&db).await? {
+            let fixture = CityFixture::demo()?;
+            let options = SeedOptions {
+                demo_users: true,
+                demo_password: demo_password(),
+            };
+            let report = seed::load_city(&db, &fixture, &options).await?;
+            tracing::info!(
+                seed.facilities = report.facilities,
+                seed.rooms = report.rooms,
+                seed.holidays = report.holidays,
+                "seeded the demo city on an empty database"
+            );
+        }
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+        };
+        Ok(Application { listener, state })
+    }
+
+    /// The port actually bound (useful when the settings asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// The shared state, for tests and jobs.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until SIGINT or SIGTERM, then finish in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serve until `signal` resolves, then finish in-flight requests.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let address = self.listener.local_addr()?;
+        tracing::info!(listen = %address, "yoyaku is serving");
+        let app = router::build(self.state.clone());
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(signal)
+            .await?;
+        self.state.db.clone().close().await.ok();
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// The demo password from the environment, or the documented default.
+pub fn demo_password() -> String {
+    std::env::var("YOYAKU_DEMO_PASSWORD").unwrap_or_else(|_| DEFAULT_DEMO_PASSWORD.to_owned())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

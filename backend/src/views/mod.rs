@@ -1,0 +1,14 @@
+//! Request and response types of the JSON API (serde + OpenAPI schemas), built from entities.
+
+pub mod facility;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A page of results with the total number that matched.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListResponse<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Matches in all, across pages.
+    pub total: u64,
+}

@@ -1,0 +1,25 @@
+//! Yoyaku's database schema, as sea-orm migrations that run unchanged on SQLite and PostgreSQL.
+//!
+//! Each migration owns a group of tables; later features add their own files rather than editing
+//! shipped ones. Names follow `mYYYYMMDD_HHMMSS_<what>.rs`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_city_model;
+
+/// Every migration, in the order they apply.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_city_model::Migration)]
+    }
+}
+
+/// Facility kinds allowed by the database, for the domain's consistency test.
+pub const FACILITY_KINDS_FOR_CODE: &[&str] = m20261123_000001_city_model::FACILITY_KINDS;
+/// Room kinds allowed by the database, for the domain's consistency test.
+pub const ROOM_KINDS_FOR_CODE: &[&str] = m20261123_000001_city_model::ROOM_KINDS;
+/// Roles allowed by the database, for the domain's consistency test.
+pub const ROLES_FOR_CODE: &[&str] = m20261123_000001_city_model::ROLES;
