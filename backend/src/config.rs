@@ -12,13 +12,15 @@ use serde::{Deserialize, Serialize};
 
 /// Everything the service needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// `sqlite://…` (the embedded default) or `postgres://…`.
     pub database_url: String,
     /// Address and port to listen on.
     pub listen: SocketAddr,
     /// Seed demo users and data on an empty database. Unset: on for SQLite, off otherwise.
+    /// Accepts `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off`.
+    #[serde(deserialize_with = "flag")]
     pub demo: Option<bool>,
     /// Database connection pool size.
     pub db_max_connections: u32,
@@ -37,6 +39,9 @@ pub struct Settings {
     pub stripe_api_base: Option<String>,
     #[serde(skip_serializing)]
     pub smtp_url: Option<SecretString>,
+    /// The demo accounts' password (demo mode only); `yoyaku-demo` when unset.
+    #[serde(skip_serializing)]
+    pub demo_password: Option<SecretString>,
 }
 
 /// SQLite durability setting; see [`Settings::sqlite_synchronous`].
@@ -55,6 +60,40 @@ pub enum LogFormat {
     Json,
 }
 
+/// A yes/no setting as people write it in environment files.
+fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Number(i64),
+        Text(String),
+    }
+    let raw = Option::<Raw>::deserialize(deserializer)?;
+    let parsed = match raw {
+        None => None,
+        Some(Raw::Bool(b)) => Some(b),
+        Some(Raw::Number(0)) => Some(false),
+        Some(Raw::Number(1)) => Some(true),
+        Some(Raw::Text(text)) => match text.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Some(true),
+            "0" | "false" | "no" | "off" => Some(false),
+            "" => None,
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "`{other}` is not yes or no (use 1 or 0)"
+                )));
+            }
+        },
+        Some(Raw::Number(other)) => {
+            return Err(serde::de::Error::custom(format!(
+                "`{other}` is not yes or no (use 1 or 0)"
+            )));
+        }
+    };
+    Ok(parsed)
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -69,18 +108,31 @@ impl Default for Settings {
             stripe_webhook_secret: None,
             stripe_api_base: None,
             smtp_url: None,
+            demo_password: None,
         }
     }
 }
 
 impl Settings {
-    /// Read settings from defaults, the config file and the environment.
+    /// Read settings from defaults, the config file and the environment. A misspelt key or
+    /// `YOYAKU_*` variable is an error rather than a silent fallback to a default.
     pub fn load() -> Result<Settings, Box<figment::Error>> {
-        let file: PathBuf = std::env::var_os("YOYAKU_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("yoyaku.toml"));
-        Figment::from(Serialized::defaults(Settings::default()))
-            .merge(Toml::file(file))
+        let file = match std::env::var_os("YOYAKU_CONFIG").map(PathBuf::from) {
+            Some(named) if !named.is_file() => {
+                return Err(Box::new(figment::Error::from(format!(
+                    "YOYAKU_CONFIG names {}, which is not a readable file",
+                    named.display()
+                ))));
+            }
+            Some(named) => Some(named),
+            // ./yoyaku.toml only (no search of parent folders), and only if it is there.
+            None => Some(PathBuf::from("yoyaku.toml")).filter(|p| p.is_file()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
             .merge(Env::prefixed("YOYAKU_").ignore(&["config"]))
             .merge(
                 Env::raw()
@@ -114,6 +166,8 @@ impl Settings {
 }
 
 #[cfg(test)]
+// figment's Jail closures must return figment's own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -131,12 +185,72 @@ mod tests {
     fn environment_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("YOYAKU_LISTEN", "127.0.0.1:9999");
-            jail.set_env("YOYAKU_DEMO", "0");
+            jail.set_env("YOYAKU_DEMO", "1");
             jail.set_env("STRIPE_API_BASE", "http://127.0.0.1:12111");
             let s = Settings::load().expect("settings load");
             assert_eq!(s.listen.port(), 9999);
-            assert_eq!(s.demo, Some(false));
+            assert_eq!(s.demo, Some(true));
             assert_eq!(s.stripe_api_base.as_deref(), Some("http://127.0.0.1:12111"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_misspelt_variable_is_an_error_not_a_silent_default() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("YOYAKU_DATABSE_URL", "postgres://elsewhere/yoyaku");
+            let error = Settings::load().unwrap_err().to_string();
+            assert!(error.contains("databse_url"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_config_file_sets_values_and_the_environment_wins() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "yoyaku.toml",
+                "listen = \"127.0.0.1:7000\"\ndb_max_connections = 4\n",
+            )?;
+            jail.set_env("YOYAKU_LISTEN", "127.0.0.1:7001");
+            let s = Settings::load().expect("loads");
+            assert_eq!(s.db_max_connections, 4);
+            assert_eq!(s.listen.port(), 7001);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_named_config_file_that_is_missing_is_an_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("YOYAKU_CONFIG", "/nonexistent/yoyaku.toml");
+            assert!(
+                Settings::load()
+                    .unwrap_err()
+                    .to_string()
+                    .contains("/nonexistent/yoyaku.toml")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn demo_accepts_the_ways_people_write_yes_and_no_and_refuses_others() {
+        for (value, expected) in [
+            ("0", Some(false)),
+            ("true", Some(true)),
+            ("off", Some(false)),
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env("YOYAKU_DEMO", value);
+                assert_eq!(Settings::load().expect("loads").demo, expected, "{value}");
+                Ok(())
+            });
+        }
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("YOYAKU_DEMO", "maybe");
+            let error = Settings::load().unwrap_err().to_string();
+            assert!(error.contains("demo") || error.contains("maybe"), "{error}");
             Ok(())
         });
     }

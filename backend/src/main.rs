@@ -28,9 +28,12 @@ enum Command {
     },
     /// Load a city's fixture (idempotent): the embedded demo city, or a folder.
     Seed {
-        /// A folder laid out like fixtures/demo-city/ (with holidays.csv); default: the demo city.
+        /// A folder laid out like fixtures/demo-city/; default: the demo city built into the binary.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// A public-holidays CSV (date,name,name_en); default: Japan 2024–2035, built in.
+        #[arg(long, requires = "dir")]
+        holidays: Option<PathBuf>,
         /// Also create the demo accounts.
         #[arg(long)]
         demo_users: bool,
@@ -83,16 +86,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 MigrateAction::Status => Migrator::status(&conn).await?,
             }
         }
-        Command::Seed { dir, demo_users } => {
+        Command::Seed {
+            dir,
+            holidays,
+            demo_users,
+        } => {
             let fixture = match dir {
-                Some(dir) => CityFixture::from_dir(&dir)?,
+                Some(dir) => CityFixture::from_dir(&dir, holidays.as_deref())?,
                 None => CityFixture::demo()?,
             };
             let conn = db::connect(&settings).await?;
             db::migrate(&conn).await?;
             let options = SeedOptions {
                 demo_users,
-                demo_password: demo_password(),
+                demo_password: demo_password(&settings),
             };
             let report = seed::load_city(&conn, &fixture, &options).await?;
             println!(

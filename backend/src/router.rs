@@ -5,23 +5,40 @@
 use std::time::Duration;
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::http::StatusCode;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
+use tower::{BoxError, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::http::error::{AppError, method_not_allowed, route_not_found};
+use crate::http::error::{AppError, codes, method_not_allowed, route_not_found};
 use crate::http::{facilities, health, openapi::ApiDoc, web};
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request still running after this answers 503 in our envelope rather than hanging the client.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn request_timed_out(error: BoxError) -> AppError {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        AppError::client(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::TIMEOUT,
+            "the request took too long; please try again",
+        )
+    } else {
+        AppError::Internal(anyhow::anyhow!(error))
+    }
+}
 
 /// Build the application's router.
 pub fn build(state: AppState) -> Router {
@@ -47,10 +64,11 @@ pub fn build(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("handler panicked")).into_response_owned()
         }))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(request_timed_out))
+                .timeout(REQUEST_TIMEOUT),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()

@@ -33,7 +33,7 @@ impl Application {
             let fixture = CityFixture::demo()?;
             let options = SeedOptions {
                 demo_users: true,
-                demo_password: demo_password(),
+                demo_password: demo_password(&settings),
             };
             let report = seed::load_city(&db, &fixture, &options).await?;
             tracing::info!(
@@ -41,6 +41,11 @@ impl Application {
                 seed.rooms = report.rooms,
                 seed.holidays = report.holidays,
                 "seeded the demo city on an empty database"
+            );
+        }
+        if settings.demo_enabled() {
+            tracing::warn!(
+                "demo mode is on: demo accounts with a published password may exist; set YOYAKU_DEMO=0 for a real city"
             );
         }
         let listener = TcpListener::bind(settings.listen)
@@ -88,9 +93,15 @@ impl Application {
     }
 }
 
-/// The demo password from the environment, or the documented default.
-pub fn demo_password() -> String {
-    std::env::var("YOYAKU_DEMO_PASSWORD").unwrap_or_else(|_| DEFAULT_DEMO_PASSWORD.to_owned())
+/// The demo accounts' password: `YOYAKU_DEMO_PASSWORD` (or `demo_password` in the config file),
+/// or the documented default.
+pub fn demo_password(settings: &Settings) -> String {
+    use secrecy::ExposeSecret;
+    settings
+        .demo_password
+        .as_ref()
+        .map(|p| p.expose_secret().to_owned())
+        .unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.to_owned())
 }
 
 async fn shutdown_signal() {

@@ -21,6 +21,9 @@ pub fn fold(text: &str) -> String {
 /// Katakana ァ..ヶ sit exactly 0x60 above their hiragana; the long mark ー and others stay.
 fn katakana_to_hiragana(c: char) -> char {
     match c {
+        // Place names write 鶴ヶ峰 and 鶴ケ峰 alike: the small ヶ/ヵ read as plain け/か.
+        'ヶ' | 'ゖ' => 'け',
+        'ヵ' | 'ゕ' => 'か',
         'ァ'..='ヶ' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
         'ヽ' | 'ヾ' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
         _ => c,
@@ -52,6 +55,12 @@ mod tests {
     #[test]
     fn full_width_latin_and_case_fold_away() {
         assert_eq!(fold("Ｔｓｕｒｕｍｉ  SPORTS"), "tsurumi sports");
+    }
+
+    #[test]
+    fn small_ke_and_plain_ke_fold_alike_in_place_names() {
+        assert_eq!(fold("鶴ヶ峰"), fold("鶴ケ峰"));
+        assert_eq!(fold("保土ケ谷"), fold("保土ヶ谷"));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub mod codes {
     pub const INVALID_JSON: &str = "invalid_json";
     /// The database is unreachable.
     pub const UNAVAILABLE: &str = "unavailable";
+    /// The request ran past the server's time limit.
+    pub const TIMEOUT: &str = "timeout";
     /// Something failed on our side.
     pub const INTERNAL: &str = "internal";
 }
@@ -44,7 +46,7 @@ pub struct FieldError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code: invalid_input, unknown_parameter, not_found,
-    /// method_not_allowed, invalid_json, unavailable, internal.
+    /// method_not_allowed, invalid_json, unavailable, timeout, internal.
     pub code: String,
     /// A sentence for people.
     pub message: String,

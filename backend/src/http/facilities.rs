@@ -14,6 +14,8 @@ use crate::views::facility::{
 
 const DEFAULT_PER_PAGE: u64 = 100;
 const MAX_PER_PAGE: u64 = 200;
+/// Far beyond any real list; keeps the offset arithmetic in range.
+const MAX_PAGE: u64 = 100_000;
 
 /// List facilities, filtered by ward, kind and free text.
 #[utoipa::path(
@@ -35,8 +37,11 @@ pub async fn list_facilities(
 
 fn facility_filter(query: FacilityQuery) -> Result<FacilityFilter, AppError> {
     let page = query.page.unwrap_or(1);
-    if page == 0 {
-        return Err(AppError::invalid_field("page", "pages are numbered from 1"));
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(AppError::invalid_field(
+            "page",
+            format!("pages are numbered from 1 to {MAX_PAGE}"),
+        ));
     }
     let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
     if !(1..=MAX_PER_PAGE).contains(&per_page) {

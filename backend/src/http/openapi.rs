@@ -14,7 +14,7 @@ use super::{facilities, health};
         description = "Reservation of a city's public sports and cultural facilities.\n\n\
 Errors share one envelope: `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Stable codes: \
 `invalid_input` (a field is malformed; `fields` names it), `unknown_parameter`, `not_found`, \
-`method_not_allowed`, `invalid_json`, `unavailable`, `internal`. Every response carries an \
+`method_not_allowed`, `invalid_json`, `unavailable`, `timeout`, `internal`. Every response carries an \
 `x-request-id` header to quote when asking for help. Times are RFC 3339; dates are `YYYY-MM-DD` in \
 Asia/Tokyo; money is whole yen.",
         license(name = "MIT OR Apache-2.0")

@@ -52,21 +52,27 @@ pub async fn list_wards(db: &impl ConnectionTrait) -> Result<Vec<WardResponse>, 
     Ok(wards.into_iter().map(Into::into).collect())
 }
 
-/// Find a ward by code, English name or Japanese name (with or without 区).
+/// Find a ward by code (any width of digits), English name (with or without `-ku`), Japanese
+/// name (with or without 区), or kana (with or without く).
 async fn find_ward(db: &impl ConnectionTrait, key: &str) -> Result<ward::Model, CatalogError> {
-    let key = key.trim();
-    let folded = fold(key);
+    let wanted = fold(key.trim());
+    let wanted_en = wanted
+        .trim_end_matches("-ku")
+        .trim_end_matches(" ku")
+        .trim_end_matches(" ward");
     let wards = ward::Entity::find().all(db).await?;
     wards
         .into_iter()
         .find(|w| {
-            w.code == key
-                || fold(&w.name_en) == folded
-                || w.name == key
-                || w.name.trim_end_matches('区') == key
-                || w.name_kana == folded
+            let (name, kana) = (fold(&w.name), fold(&w.name_kana));
+            w.code == wanted
+                || fold(&w.name_en) == wanted_en
+                || name == wanted
+                || name.trim_end_matches('区') == wanted
+                || kana == wanted
+                || kana.trim_end_matches('く') == wanted
         })
-        .ok_or_else(|| CatalogError::UnknownWard(key.to_owned()))
+        .ok_or_else(|| CatalogError::UnknownWard(key.trim().to_owned()))
 }
 
 /// Facilities matching `filter`, one page of them, with the total count.

@@ -276,23 +276,32 @@ impl CityFixture {
         Self::parse(city, facilities, templates, fees, users, holidays)
     }
 
-    /// A city from a folder laid out like `fixtures/demo-city/`, with the holidays CSV at
-    /// `holidays.csv` beside the other files.
-    pub fn from_dir(dir: &Path) -> Result<CityFixture, FixtureError> {
-        let read = |name: &str| -> Result<(String, String), FixtureError> {
-            let path = dir.join(name);
+    /// A city from a folder laid out like `fixtures/demo-city/` (`demo-users.toml` optional).
+    /// Public holidays are national: the built-in list unless `holidays` names another CSV.
+    pub fn from_dir(dir: &Path, holidays: Option<&Path>) -> Result<CityFixture, FixtureError> {
+        let read = |path: &Path| -> Result<(String, String), FixtureError> {
             let file = path.display().to_string();
-            std::fs::read_to_string(&path)
+            std::fs::read_to_string(path)
                 .map(|text| (file.clone(), text))
                 .map_err(|source| FixtureError::Read { file, source })
         };
+        let users_path = dir.join("demo-users.toml");
+        let users = if users_path.exists() {
+            read(&users_path)?
+        } else {
+            (users_path.display().to_string(), "users = []".to_owned())
+        };
+        let holidays = match holidays {
+            Some(path) => read(path)?,
+            None => (DEMO_CITY[5].0.to_owned(), DEMO_CITY[5].1.to_owned()),
+        };
         let files = [
-            read("city.toml")?,
-            read("facilities.toml")?,
-            read("slot-templates.toml")?,
-            read("fees.toml")?,
-            read("demo-users.toml")?,
-            read("holidays.csv")?,
+            read(&dir.join("city.toml"))?,
+            read(&dir.join("facilities.toml"))?,
+            read(&dir.join("slot-templates.toml"))?,
+            read(&dir.join("fees.toml"))?,
+            users,
+            holidays,
         ];
         let [c, f, t, e, u, h] = files
             .each_ref()
@@ -371,6 +380,7 @@ impl CityFixture {
                     ));
                 }
             }
+            check_no_overlap(&place, &t.periods)?;
             bands_of.insert(&t.code, t.periods.iter().map(|p| p.band.as_str()).collect());
         }
         let mut facility_codes = HashSet::new();
@@ -473,6 +483,38 @@ impl CityFixture {
     }
 }
 
+/// Periods that can apply on the same day must not overlap: bookings claim a room unit per slot
+/// start, which is only sound when a room's slots on one day are disjoint.
+fn check_no_overlap(place: &str, periods: &[PeriodDef]) -> Result<(), FixtureError> {
+    use crate::domain::calendar::in_season;
+    for (i, a) in periods.iter().enumerate() {
+        for b in &periods[i + 1..] {
+            let day_types_meet =
+                a.day_type == "any" || b.day_type == "any" || a.day_type == b.day_type;
+            let (af, at, bf, bt) = (
+                parse_month_day(&a.season_from).unwrap_or(101),
+                parse_month_day(&a.season_to).unwrap_or(1231),
+                parse_month_day(&b.season_from).unwrap_or(101),
+                parse_month_day(&b.season_to).unwrap_or(1231),
+            );
+            let seasons_meet = in_season(bf, af, at) || in_season(af, bf, bt);
+            let (a_start, a_end) = (parse_minute_of_day(&a.starts), parse_minute_of_day(&a.ends));
+            let (b_start, b_end) = (parse_minute_of_day(&b.starts), parse_minute_of_day(&b.ends));
+            let times_meet = a_start < b_end && b_start < a_end;
+            if day_types_meet && seasons_meet && times_meet {
+                return Err(invalid(
+                    place,
+                    format!(
+                        "periods {}–{} and {}–{} overlap on the same days",
+                        a.starts, a.ends, b.starts, b.ends
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn toml_file<T: serde::de::DeserializeOwned>(
     (file, text): (&str, &str),
 ) -> Result<T, FixtureError> {
@@ -558,6 +600,26 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("ward `999999`")
+        );
+    }
+
+    #[test]
+    fn overlapping_periods_on_the_same_days_are_refused() {
+        let mut city = CityFixture::demo().unwrap();
+        let mut extra = city.templates[0].periods[0].clone();
+        extra.starts = "10:00".into();
+        extra.ends = "11:30".into();
+        city.templates[0].periods.push(extra);
+        assert!(city.validate().unwrap_err().to_string().contains("overlap"));
+    }
+
+    #[test]
+    fn the_demo_folder_loads_from_disk_with_the_built_in_holidays() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo-city");
+        let city = CityFixture::from_dir(&dir, None).expect("loads from disk");
+        assert_eq!(
+            city.holidays.len(),
+            CityFixture::demo().unwrap().holidays.len()
         );
     }
 
