@@ -29,6 +29,11 @@ pub struct Settings {
     pub sqlite_synchronous: SqliteSynchronous,
     /// `pretty` for people, `json` for log collectors.
     pub log_format: LogFormat,
+    /// How many days ahead slots are materialised (a rolling window; default about six months).
+    pub slot_window_days: u32,
+    /// Run background jobs (slot generation, …) in this process. Tests turn them off and drive
+    /// the jobs directly.
+    pub run_jobs: bool,
     /// The address residents reach the service at, for links in mail and payment redirects.
     pub public_url: Option<String>,
     #[serde(skip_serializing)]
@@ -42,6 +47,14 @@ pub struct Settings {
     /// The demo accounts' password (demo mode only); `yoyaku-demo` when unset.
     #[serde(skip_serializing)]
     pub demo_password: Option<SecretString>,
+    /// Signs session tokens: 32+ random characters, the same on every instance. Required outside
+    /// demo mode; in demo mode one is generated on first run and kept in the database.
+    #[serde(skip_serializing)]
+    pub session_secret: Option<SecretString>,
+    /// Sign-in attempts allowed per minute for one email address.
+    pub login_attempts_per_account: u32,
+    /// Sign-in attempts allowed per minute from one client address.
+    pub login_attempts_per_address: u32,
 }
 
 /// SQLite durability setting; see [`Settings::sqlite_synchronous`].
@@ -104,11 +117,16 @@ impl Default for Settings {
             sqlite_synchronous: SqliteSynchronous::Full,
             log_format: LogFormat::Pretty,
             public_url: None,
+            slot_window_days: 183,
+            run_jobs: true,
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_api_base: None,
             smtp_url: None,
             demo_password: None,
+            session_secret: None,
+            login_attempts_per_account: 5,
+            login_attempts_per_address: 30,
         }
     }
 }

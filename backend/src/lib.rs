@@ -4,11 +4,13 @@
 //! the benchmark drive the same code. A request flows router → extractor → handler → service →
 //! database; `domain` holds the rules and no I/O.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod http;
+pub mod jobs;
 pub mod router;
 pub mod services;
 pub mod startup;

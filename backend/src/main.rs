@@ -26,6 +26,11 @@ enum Command {
         #[command(subcommand)]
         action: Option<MigrateAction>,
     },
+    /// Manage the slot inventory.
+    Slots {
+        #[command(subcommand)]
+        action: SlotsAction,
+    },
     /// Load a city's fixture (idempotent): the embedded demo city, or a folder.
     Seed {
         /// A folder laid out like fixtures/demo-city/; default: the demo city built into the binary.
@@ -37,6 +42,22 @@ enum Command {
         /// Also create the demo accounts.
         #[arg(long)]
         demo_users: bool,
+    },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum SlotsAction {
+    /// Materialise slots from templates for a range of days (idempotent).
+    Generate {
+        /// First day, YYYY-MM-DD (default: today in Tokyo).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Number of days (default: the slot_window_days setting).
+        #[arg(long)]
+        days: Option<u32>,
+        /// Only this facility id.
+        #[arg(long)]
+        facility: Option<i32>,
     },
 }
 
@@ -85,6 +106,26 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 MigrateAction::Down => Migrator::down(&conn, Some(1)).await?,
                 MigrateAction::Status => Migrator::status(&conn).await?,
             }
+        }
+        Command::Slots {
+            action:
+                SlotsAction::Generate {
+                    from,
+                    days,
+                    facility,
+                },
+        } => {
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            let from =
+                from.unwrap_or_else(|| yoyaku::domain::calendar::tokyo_date(chrono::Utc::now()));
+            let until =
+                from + chrono::Duration::days(i64::from(days.unwrap_or(settings.slot_window_days)));
+            let report = yoyaku::services::slots::generate(&conn, from, until, facility).await?;
+            println!(
+                "{} facilities, {} rooms: {} slots planned from {from} to {until}, {} created, {} removed",
+                report.facilities, report.rooms, report.planned, report.created, report.removed
+            );
         }
         Command::Seed {
             dir,

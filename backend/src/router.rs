@@ -8,7 +8,7 @@ use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
 use axum::http::{HeaderName, Request};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower::{BoxError, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -20,7 +20,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::http::error::{AppError, codes, method_not_allowed, route_not_found};
-use crate::http::{facilities, health, openapi::ApiDoc, web};
+use crate::http::{auth, availability, facilities, health, openapi::ApiDoc, web};
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -43,6 +43,10 @@ async fn request_timed_out(error: BoxError) -> AppError {
 /// Build the application's router.
 pub fn build(state: AppState) -> Router {
     let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
         .route("/wards", get(facilities::list_wards))
         .route("/facilities", get(facilities::list_facilities))
         .route("/facilities/{id}", get(facilities::get_facility))
@@ -50,7 +54,9 @@ pub fn build(state: AppState) -> Router {
             "/facilities/{id}/rooms",
             get(facilities::list_facility_rooms),
         )
-        .route("/rooms/{id}", get(facilities::get_room));
+        .route("/rooms/{id}", get(facilities::get_room))
+        .route("/rooms/{id}/slots", get(availability::list_room_slots))
+        .route("/availability", get(availability::search_availability));
 
     Router::new()
         .route("/", get(web::home))

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::auth::{LoginThrottle, SessionKeys};
 use crate::config::Settings;
 use crate::services::seed::{self, CityFixture, SeedOptions};
 use crate::state::AppState;
@@ -51,9 +52,20 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
+        let secret = settings
+            .session_secret
+            .as_ref()
+            .map(|s| secrecy::ExposeSecret::expose_secret(s).to_owned());
+        let keys = SessionKeys::load(&db, secret.as_deref(), settings.demo_enabled()).await?;
+        let login_throttle = Arc::new(LoginThrottle::new(
+            settings.login_attempts_per_account,
+            settings.login_attempts_per_address,
+        ));
         let state = AppState {
             db,
             settings: Arc::new(settings),
+            keys,
+            login_throttle,
         };
         Ok(Application { listener, state })
     }
@@ -82,9 +94,18 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let address = self.listener.local_addr()?;
+        if self.state.settings.run_jobs {
+            let db = self.state.db.clone();
+            tokio::spawn(crate::jobs::slot_generation::run(
+                db,
+                self.state.settings.slot_window_days,
+            ));
+        }
         tracing::info!(listen = %address, "yoyaku is serving");
         let app = router::build(self.state.clone());
-        axum::serve(self.listener, app)
+        // Connection info gives handlers the client address (login throttling).
+        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(signal)
             .await?;
         self.state.db.clone().close().await.ok();

@@ -1,9 +1,11 @@
-//! What every handler can reach: the database pool and the settings. Cheap to clone.
+//! What every handler can reach: the database pool, the settings, the session keys and the
+//! login throttle. Cheap to clone.
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::auth::{LoginThrottle, SessionKeys};
 use crate::config::Settings;
 
 /// Shared application state.
@@ -11,4 +13,7 @@ use crate::config::Settings;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
+    /// Signs and checks access tokens.
+    pub keys: SessionKeys,
+    pub login_throttle: Arc<LoginThrottle>,
 }

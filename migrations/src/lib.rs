@@ -6,6 +6,8 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_city_model;
+mod m20261123_000002_sessions;
+mod m20261123_000003_bookings;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -13,7 +15,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_city_model::Migration)]
+        vec![
+            Box::new(m20261123_000001_city_model::Migration),
+            Box::new(m20261123_000002_sessions::Migration),
+            Box::new(m20261123_000003_bookings::Migration),
+        ]
     }
 }
 
@@ -23,3 +29,5 @@ pub const FACILITY_KINDS_FOR_CODE: &[&str] = m20261123_000001_city_model::FACILI
 pub const ROOM_KINDS_FOR_CODE: &[&str] = m20261123_000001_city_model::ROOM_KINDS;
 /// Roles allowed by the database, for the domain's consistency test.
 pub const ROLES_FOR_CODE: &[&str] = m20261123_000001_city_model::ROLES;
+/// Booking states allowed by the database, for the domain's consistency test.
+pub const BOOKING_STATES_FOR_CODE: &[&str] = m20261123_000003_bookings::BOOKING_STATES;

@@ -1,8 +1,11 @@
 //! End-to-end tests over real HTTP, one test binary. Run on SQLite by default and on PostgreSQL
 //! with `TEST_DATABASE_URL` (see README).
 
+mod auth;
+mod availability;
 mod bad_input;
 mod catalogue;
 mod fixtures;
 mod migrations;
 mod operations;
+mod slots;

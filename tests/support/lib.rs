@@ -126,6 +126,8 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         database_url: database.url.clone(),
         listen: "127.0.0.1:0".parse().expect("loopback address"),
         demo: Some(false),
+        run_jobs: false,
+        session_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple()).into()),
         db_max_connections: 8,
         log_format: LogFormat::Pretty,
         ..Settings::default()
@@ -188,6 +190,50 @@ impl TestApp {
         (status, body)
     }
 
+    /// `POST` a JSON body and return the status and JSON answer.
+    pub async fn post_json(&self, path: &str, body: &Value) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Sign in as a demo account; returns the token response.
+    pub async fn login(&self, email: &str) -> Value {
+        let (status, body) = self
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({"email": email, "password": DEMO_PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 200, "login as {email}: {body}");
+        body
+    }
+
+    /// `GET` with a bearer token.
+    pub async fn get_as(&self, token: &str, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    }
+
     /// A scalar count from SQL, for assertions.
     pub async fn count(&self, sql: &str) -> i64 {
         count(&self.db, sql).await
@@ -204,7 +250,10 @@ pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
         .await
         .expect("count query")
         .expect("a row");
-    row.try_get_by_index::<i64>(0).expect("an integer")
+    // COUNT(*) is BIGINT on PostgreSQL, ids are INTEGER; SQLite has one integer type.
+    row.try_get_by_index::<i64>(0)
+        .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))
+        .expect("an integer")
 }
 
 /// The `error` object of an error envelope, asserting the shape.

@@ -1,6 +1,9 @@
 //! Pure rules of the city's reservation business: no I/O, unit-tested beside the code.
 
+pub mod booking;
 pub mod calendar;
 pub mod kinds;
+pub mod pricing;
 pub mod roles;
 pub mod search;
+pub mod slotgen;

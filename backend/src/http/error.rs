@@ -13,6 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::services::facilities::CatalogError;
+use crate::services::sessions::SessionError;
 
 /// Stable error codes.
 pub mod codes {
@@ -28,6 +29,22 @@ pub mod codes {
     pub const INVALID_JSON: &str = "invalid_json";
     /// The database is unreachable.
     pub const UNAVAILABLE: &str = "unavailable";
+    /// No valid access token: sign in.
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// The access token expired: refresh it.
+    pub const TOKEN_EXPIRED: &str = "token_expired";
+    /// Wrong email or password (never says which).
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    /// The email address is not verified yet.
+    pub const EMAIL_NOT_VERIFIED: &str = "email_not_verified";
+    /// The refresh token is unknown, expired or revoked.
+    pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
+    /// A refresh token was used twice; its session was ended everywhere.
+    pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
+    /// Too many attempts; `Retry-After` says when to try again.
+    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+    /// Signed in, but not allowed to do this.
+    pub const FORBIDDEN: &str = "forbidden";
     /// The request ran past the server's time limit.
     pub const TIMEOUT: &str = "timeout";
     /// Something failed on our side.
@@ -46,7 +63,9 @@ pub struct FieldError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code: invalid_input, unknown_parameter, not_found,
-    /// method_not_allowed, invalid_json, unavailable, timeout, internal.
+    /// method_not_allowed, invalid_json, unauthorized, token_expired, invalid_credentials,
+    /// email_not_verified, invalid_refresh_token, refresh_token_reused, too_many_attempts,
+    /// forbidden, unavailable, timeout, internal.
     pub code: String,
     /// A sentence for people.
     pub message: String,
@@ -173,4 +192,31 @@ pub async fn method_not_allowed() -> AppError {
         codes::METHOD_NOT_ALLOWED,
         "method not allowed on this path",
     )
+}
+
+impl From<SessionError> for AppError {
+    fn from(error: SessionError) -> Self {
+        let message = error.to_string();
+        match error {
+            SessionError::InvalidCredentials => AppError::client(
+                StatusCode::UNAUTHORIZED,
+                codes::INVALID_CREDENTIALS,
+                message,
+            ),
+            SessionError::EmailNotVerified => {
+                AppError::client(StatusCode::FORBIDDEN, codes::EMAIL_NOT_VERIFIED, message)
+            }
+            SessionError::InvalidRefreshToken => AppError::client(
+                StatusCode::UNAUTHORIZED,
+                codes::INVALID_REFRESH_TOKEN,
+                message,
+            ),
+            SessionError::RefreshTokenReused => AppError::client(
+                StatusCode::UNAUTHORIZED,
+                codes::REFRESH_TOKEN_REUSED,
+                message,
+            ),
+            SessionError::Db(db) => db.into(),
+        }
+    }
 }

@@ -143,3 +143,131 @@ mod tests {
         assert_eq!(unknown_field("invalid digit found in string"), None);
     }
 }
+
+/// A JSON body deserialized into `T`; a malformed one is a 400 naming the field at fault.
+pub struct ValidJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ValidJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(AppError::client(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                codes::INVALID_JSON,
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| {
+                AppError::client(StatusCode::BAD_REQUEST, codes::INVALID_JSON, e.body_text())
+            })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map(ValidJson)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                let message = inner.to_string();
+                if inner.is_syntax() || inner.is_eof() {
+                    return AppError::client(
+                        StatusCode::BAD_REQUEST,
+                        codes::INVALID_JSON,
+                        format!("the body is not valid JSON: {message}"),
+                    );
+                }
+                let field = unknown_field(&message)
+                    .or_else(|| missing_field(&message))
+                    .unwrap_or(if path == "." { "body".to_owned() } else { path });
+                AppError::invalid_field(field, strip_position(&message))
+            })
+    }
+}
+
+/// The field name in serde's "missing field `x`" message.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+/// serde_json appends " at line 1 column 42"; people do not need it.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The signed-in person, from `Authorization: Bearer <access token>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: i32,
+    pub role: crate::domain::roles::Role,
+}
+
+impl FromRequestParts<crate::state::AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                AppError::client(
+                    StatusCode::UNAUTHORIZED,
+                    codes::UNAUTHORIZED,
+                    "sign in first",
+                )
+            })?;
+        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+            AppError::client(
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHORIZED,
+                "use Authorization: Bearer <token>",
+            )
+        })?;
+        let claims = state
+            .keys
+            .verify_access(token.trim())
+            .map_err(|e| match e {
+                crate::auth::TokenError::Expired => AppError::client(
+                    StatusCode::UNAUTHORIZED,
+                    codes::TOKEN_EXPIRED,
+                    "the access token has expired; refresh it",
+                ),
+                crate::auth::TokenError::Invalid => AppError::client(
+                    StatusCode::UNAUTHORIZED,
+                    codes::UNAUTHORIZED,
+                    "the access token is not valid",
+                ),
+            })?;
+        let id = claims.sub.parse().map_err(|_| {
+            AppError::client(
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHORIZED,
+                "the access token is not valid",
+            )
+        })?;
+        Ok(AuthUser {
+            id,
+            role: claims.role,
+        })
+    }
+}

@@ -1,6 +1,8 @@
 //! The HTTP edge: handlers (one module per resource), the one error type, and extractors that turn
 //! bad input into a 400 naming the field.
 
+pub mod auth;
+pub mod availability;
 pub mod error;
 pub mod extract;
 pub mod facilities;

@@ -4,7 +4,26 @@
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorResponse, FieldError};
-use super::{facilities, health};
+use super::{auth, availability, facilities, health};
+
+/// Declares the `bearer` security scheme the signed-in routes use.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The API description.
 #[derive(OpenApi)]
@@ -22,15 +41,24 @@ Asia/Tokyo; money is whole yen.",
     paths(
         health::healthz,
         health::readyz,
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::me,
         facilities::list_wards,
         facilities::list_facilities,
         facilities::get_facility,
         facilities::list_facility_rooms,
         facilities::get_room,
+        availability::list_room_slots,
+        availability::search_availability,
     ),
     components(schemas(ErrorResponse, ErrorBody, FieldError)),
+    modifiers(&BearerAuth),
     tags(
+        (name = "auth", description = "Signing in and out"),
         (name = "facilities", description = "Wards, facilities and rooms"),
+        (name = "availability", description = "Slots, their state and price, and free-slot search"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -54,7 +54,7 @@ pub async fn list_wards(db: &impl ConnectionTrait) -> Result<Vec<WardResponse>, 
 
 /// Find a ward by code (any width of digits), English name (with or without `-ku`), Japanese
 /// name (with or without 区), or kana (with or without く).
-async fn find_ward(db: &impl ConnectionTrait, key: &str) -> Result<ward::Model, CatalogError> {
+pub async fn find_ward(db: &impl ConnectionTrait, key: &str) -> Result<ward::Model, CatalogError> {
     let wanted = fold(key.trim());
     let wanted_en = wanted
         .trim_end_matches("-ku")

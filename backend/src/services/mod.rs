@@ -1,5 +1,8 @@
 //! Use cases: each takes a connection or transaction, applies the domain rules, and reads or writes
 //! through the entities. Handlers call exactly one of these.
 
+pub mod availability;
 pub mod facilities;
 pub mod seed;
+pub mod sessions;
+pub mod slots;

@@ -1,6 +1,8 @@
 //! Request and response types of the JSON API (serde + OpenAPI schemas), built from entities.
 
+pub mod availability;
 pub mod facility;
+pub mod session;
 
 use serde::Serialize;
 use utoipa::ToSchema;

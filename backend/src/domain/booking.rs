@@ -1,0 +1,1 @@
+//! Booking rules (placeholder; being written).

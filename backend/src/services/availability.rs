@@ -1,0 +1,260 @@
+//! What residents see before booking: a room's slots with their state and price, and a city-wide
+//! search for free slots ("free tennis courts on Saturday morning in any ward").
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
+};
+
+use crate::domain::calendar::{DayType, tokyo, tokyo_instant};
+use crate::domain::kinds::RoomKind;
+use crate::domain::pricing::{self, FeePolicy, Purpose, QuoteRequest, QuoteSlot, Residency};
+use crate::entities::{facility, fee_policy, public_holiday, room, room_price, slot, ward};
+use crate::services::facilities::CatalogError;
+use crate::views::availability::{AvailabilityRoom, SlotResponse, SlotState};
+
+/// The longest range one slot listing covers.
+pub const MAX_LISTING_DAYS: i64 = 62;
+/// The longest range a city-wide search covers.
+pub const MAX_SEARCH_DAYS: i64 = 7;
+
+/// Prices of one room (and the city's fee policy), resolved per date.
+struct PriceBook {
+    /// (band, effective_from, yen), sorted by date.
+    room: HashMap<i32, Vec<(String, NaiveDate, i32)>>,
+    policies: Vec<fee_policy::Model>,
+    holidays: HashSet<NaiveDate>,
+}
+
+impl PriceBook {
+    async fn load(
+        db: &impl ConnectionTrait,
+        room_ids: Vec<i32>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<PriceBook, DbErr> {
+        let mut room: HashMap<i32, Vec<(String, NaiveDate, i32)>> = HashMap::new();
+        for p in room_price::Entity::find()
+            .filter(room_price::Column::RoomId.is_in(room_ids))
+            .order_by_asc(room_price::Column::EffectiveFrom)
+            .all(db)
+            .await?
+        {
+            room.entry(p.room_id)
+                .or_default()
+                .push((p.band, p.effective_from, p.amount_yen));
+        }
+        let policies = fee_policy::Entity::find()
+            .order_by_asc(fee_policy::Column::EffectiveFrom)
+            .all(db)
+            .await?;
+        let holidays = public_holiday::Entity::find()
+            .filter(public_holiday::Column::Date.between(from, to))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|h| h.date)
+            .collect();
+        Ok(PriceBook {
+            room,
+            policies,
+            holidays,
+        })
+    }
+
+    /// The fee a resident pays for `slot` for ordinary use; `None` if the room has no price for its
+    /// band on that date (a data error the manager must fix; the slot is then not bookable).
+    fn resident_price(&self, slot: &slot::Model) -> Option<i64> {
+        let date = slot.service_date;
+        let base = self
+            .room
+            .get(&slot.room_id)?
+            .iter()
+            .rfind(|(band, from, _)| *band == slot.band && *from <= date)
+            .map(|(_, _, yen)| *yen)?;
+        let policy = self.policies.iter().rfind(|p| p.effective_from <= date)?;
+        let request = QuoteRequest {
+            slots: vec![QuoteSlot {
+                band: slot.band.clone(),
+                day_type: DayType::of(date, self.holidays.contains(&date)),
+                base_fee_yen: base,
+            }],
+            policy: FeePolicy {
+                non_resident_percent: policy.non_resident_percent,
+                weekend_holiday_percent: policy.weekend_holiday_percent,
+                admission_event_percent: policy.admission_event_percent,
+                commercial_percent: policy.commercial_percent,
+            },
+            residency: Residency::Resident,
+            purpose: Purpose::Ordinary,
+            reduction: None,
+            equipment: Vec::new(),
+        };
+        pricing::quote(&request).ok().map(|q| q.total_yen)
+    }
+}
+
+/// The state a slot shows. Bookings, holds and booking phases add `held`, `booked`, `lottery`
+/// and `not_open` as they arrive; today a slot is closed (closure, or already begun) or available.
+fn state_of(slot: &slot::Model, now: DateTime<Utc>) -> SlotState {
+    if slot.status == "closed" || slot.starts_at <= now {
+        SlotState::Closed
+    } else {
+        SlotState::Available
+    }
+}
+
+fn to_response(slot: &slot::Model, state: SlotState, price_yen: Option<i64>) -> SlotResponse {
+    SlotResponse {
+        id: slot.id,
+        starts_at: slot.starts_at.with_timezone(&tokyo()),
+        ends_at: slot.ends_at.with_timezone(&tokyo()),
+        band: slot.band.clone(),
+        lighting: slot.lighting,
+        state,
+        price_yen,
+    }
+}
+
+/// A room's slots from `from` to `to` inclusive, in time order.
+pub async fn room_slots(
+    db: &impl ConnectionTrait,
+    room_id: i32,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<SlotResponse>, CatalogError> {
+    if room::Entity::find_by_id(room_id).one(db).await?.is_none() {
+        return Err(CatalogError::NotFound("room"));
+    }
+    let slots = slot::Entity::find()
+        .filter(slot::Column::RoomId.eq(room_id))
+        .filter(slot::Column::ServiceDate.between(from, to))
+        .order_by_asc(slot::Column::StartsAt)
+        .all(db)
+        .await?;
+    let prices = PriceBook::load(db, vec![room_id], from, to).await?;
+    Ok(slots
+        .iter()
+        .map(|s| {
+            let state = state_of(s, now);
+            let price = prices.resident_price(s);
+            // Without a price a slot cannot be booked.
+            let state = if price.is_none() && state == SlotState::Available {
+                SlotState::Closed
+            } else {
+                state
+            };
+            to_response(s, state, price)
+        })
+        .collect())
+}
+
+/// A city-wide search for free slots.
+#[derive(Debug, Clone)]
+pub struct SlotSearch {
+    pub kind: Option<RoomKind>,
+    pub ward_id: Option<i32>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Minutes of the day: slots that start at or after this time.
+    pub starts_after_minute: Option<i16>,
+    /// Minutes of the day: slots that end at or before this time.
+    pub ends_before_minute: Option<i16>,
+    pub min_capacity: Option<i32>,
+}
+
+/// Rooms with free slots matching `search`, each with those slots, ordered by ward and facility.
+/// One indexed query on (service_date, room_id) joined to rooms and facilities.
+pub async fn search_free_slots(
+    db: &impl ConnectionTrait,
+    search: &SlotSearch,
+    now: DateTime<Utc>,
+) -> Result<Vec<AvailabilityRoom>, CatalogError> {
+    let mut condition = Condition::all()
+        .add(slot::Column::ServiceDate.between(search.from, search.to))
+        .add(slot::Column::Status.eq("open"))
+        .add(slot::Column::StartsAt.gt(now));
+    if let Some(kind) = search.kind {
+        condition = condition.add(room::Column::Kind.eq(kind.code()));
+    }
+    if let Some(min) = search.min_capacity {
+        condition = condition.add(room::Column::Capacity.gte(min));
+    }
+    if let Some(ward_id) = search.ward_id {
+        condition = condition.add(facility::Column::WardId.eq(ward_id));
+    }
+    let rows = slot::Entity::find()
+        .find_also_related(room::Entity)
+        .join(sea_orm::JoinType::InnerJoin, room::Relation::Facility.def())
+        .filter(condition)
+        .order_by_asc(facility::Column::WardId)
+        .order_by_asc(room::Column::FacilityId)
+        .order_by_asc(slot::Column::RoomId)
+        .order_by_asc(slot::Column::StartsAt)
+        .all(db)
+        .await?;
+    let in_time_window = |s: &slot::Model| {
+        let starts = tokyo_instant(s.service_date, search.starts_after_minute.unwrap_or(0));
+        let ends = tokyo_instant(s.service_date, search.ends_before_minute.unwrap_or(1440));
+        s.starts_at >= starts && s.ends_at <= ends
+    };
+    let rows: Vec<(slot::Model, room::Model)> = rows
+        .into_iter()
+        .filter_map(|(s, r)| r.map(|r| (s, r)))
+        .filter(|(s, _)| in_time_window(s))
+        .collect();
+    let room_ids: Vec<i32> = rows
+        .iter()
+        .map(|(_, r)| r.id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let facility_ids: Vec<i32> = rows
+        .iter()
+        .map(|(_, r)| r.facility_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let facilities: HashMap<i32, (facility::Model, Option<ward::Model>)> = facility::Entity::find()
+        .filter(facility::Column::Id.is_in(facility_ids))
+        .find_also_related(ward::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(f, w)| (f.id, (f, w)))
+        .collect();
+    let prices = PriceBook::load(db, room_ids, search.from, search.to).await?;
+    let mut results: Vec<AvailabilityRoom> = Vec::new();
+    for (s, r) in rows {
+        let Some(price) = prices.resident_price(&s) else {
+            continue;
+        };
+        let slot = to_response(&s, SlotState::Available, Some(price));
+        match results.last_mut() {
+            Some(last) if last.room_id == r.id => last.slots.push(slot),
+            _ => {
+                let Some((f, w)) = facilities.get(&r.facility_id) else {
+                    continue;
+                };
+                results.push(AvailabilityRoom {
+                    room_id: r.id,
+                    room_name: r.name.clone(),
+                    room_name_en: r.name_en.clone(),
+                    kind: r.kind.parse().unwrap_or(RoomKind::MeetingRoom),
+                    capacity: r.capacity,
+                    facility_id: f.id,
+                    facility_name: f.name.clone(),
+                    facility_name_en: f.name_en.clone(),
+                    ward_code: w.as_ref().map(|w| w.code.clone()).unwrap_or_default(),
+                    ward_name: w.as_ref().map(|w| w.name.clone()).unwrap_or_default(),
+                    slots: vec![slot],
+                });
+            }
+        }
+    }
+    Ok(results)
+}
