@@ -55,6 +55,9 @@ pub struct Settings {
     pub login_attempts_per_account: u32,
     /// Sign-in attempts allowed per minute from one client address.
     pub login_attempts_per_address: u32,
+    /// Booking windows, payment deadline, refund tiers and per-person limits (`[booking]` in the
+    /// config file); the defaults are the demo city's.
+    pub booking: crate::domain::booking::BookingRules,
 }
 
 /// SQLite durability setting; see [`Settings::sqlite_synchronous`].
@@ -127,6 +130,7 @@ impl Default for Settings {
             session_secret: None,
             login_attempts_per_account: 5,
             login_attempts_per_address: 30,
+            booking: crate::domain::booking::BookingRules::default(),
         }
     }
 }

@@ -20,7 +20,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::http::error::{AppError, codes, method_not_allowed, route_not_found};
-use crate::http::{auth, availability, facilities, health, openapi::ApiDoc, web};
+use crate::http::{auth, availability, bookings, facilities, health, openapi::ApiDoc, web};
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -47,6 +47,12 @@ pub fn build(state: AppState) -> Router {
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route(
+            "/bookings",
+            post(bookings::create_booking).get(bookings::list_bookings),
+        )
+        .route("/bookings/{id}", get(bookings::get_booking))
+        .route("/bookings/{id}/cancel", post(bookings::cancel_booking))
         .route("/wards", get(facilities::list_wards))
         .route("/facilities", get(facilities::list_facilities))
         .route("/facilities/{id}", get(facilities::get_facility))

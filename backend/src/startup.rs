@@ -61,11 +61,16 @@ impl Application {
             settings.login_attempts_per_account,
             settings.login_attempts_per_address,
         ));
+        let booking_rules = settings.booking.clone();
+        booking_rules
+            .validate()
+            .context("booking rules in the configuration")?;
         let state = AppState {
             db,
             settings: Arc::new(settings),
             keys,
             login_throttle,
+            booking_rules: Arc::new(booking_rules),
         };
         Ok(Application { listener, state })
     }
@@ -100,6 +105,7 @@ impl Application {
                 db,
                 self.state.settings.slot_window_days,
             ));
+            tokio::spawn(crate::jobs::payment_deadlines::run(self.state.db.clone()));
         }
         tracing::info!(listen = %address, "yoyaku is serving");
         let app = router::build(self.state.clone());

@@ -16,4 +16,6 @@ pub struct AppState {
     /// Signs and checks access tokens.
     pub keys: SessionKeys,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Booking windows, payment deadline, refund tiers and per-person limits.
+    pub booking_rules: Arc<crate::domain::booking::BookingRules>,
 }

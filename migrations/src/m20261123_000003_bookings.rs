@@ -184,6 +184,24 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // How a person is priced: living, working or studying in the city counts as resident (市内).
+        // Registration (the accounts work) sets it; existing accounts count as residents.
+        m.alter_table(
+            Table::alter()
+                .table("users")
+                .add_column(string("residency").default("resident").check(one_of(
+                    "residency",
+                    &[
+                        "resident",
+                        "works_in_city",
+                        "studies_in_city",
+                        "non_resident",
+                    ],
+                )))
+                .to_owned(),
+        )
+        .await?;
+
         // Every state change of a booking: who, when, why.
         m.create_table(
             Table::create()
@@ -243,6 +261,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("users")
+                .drop_column("residency")
+                .to_owned(),
+        )
+        .await?;
         for table in [
             "idempotency_keys",
             "booking_events",

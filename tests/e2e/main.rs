@@ -4,6 +4,7 @@
 mod auth;
 mod availability;
 mod bad_input;
+mod bookings;
 mod catalogue;
 mod fixtures;
 mod migrations;

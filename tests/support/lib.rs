@@ -30,6 +30,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// A connection to the same database, for arranging and asserting.
     pub db: DatabaseConnection,
+    /// The app's session keys, to mint access tokens for people made in a test.
+    pub keys: yoyaku::auth::SessionKeys,
     pub database: TestDatabase,
 }
 
@@ -159,6 +161,7 @@ pub async fn spawn_app_on(
         .expect("build the application");
     let port = app.port();
     let db = app.state().db.clone();
+    let keys = app.state().keys.clone();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -168,6 +171,7 @@ pub async fn spawn_app_on(
             .build()
             .expect("http client"),
         db,
+        keys,
         database,
     }
 }
@@ -232,6 +236,69 @@ impl TestApp {
             status,
             response.json::<Value>().await.unwrap_or(Value::Null),
         )
+    }
+
+    /// Make a verified resident (or non-resident) account and return its id and an access token.
+    pub async fn new_resident(&self, residency: &str) -> (i32, String) {
+        use sea_orm::ConnectionTrait;
+        let email = format!("{}@test.yoyaku.jp", uuid::Uuid::new_v4().simple());
+        self.db
+            .execute_unprepared(&format!(
+                "INSERT INTO users (email, password_hash, display_name, role, residency, locale, email_verified_at, created_at) \
+                 VALUES ('{email}', NULL, 'テスト 利用者', 'resident', '{residency}', 'ja', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')"
+            ))
+            .await
+            .expect("insert a resident");
+        let id = self
+            .count(&format!("SELECT id FROM users WHERE email = '{email}'"))
+            .await as i32;
+        let (token, _) = self
+            .keys
+            .issue_access(id, yoyaku::domain::roles::Role::Resident);
+        (id, token)
+    }
+
+    /// `POST` JSON with a bearer token and optional Idempotency-Key.
+    pub async fn post_as(
+        &self,
+        token: &str,
+        path: &str,
+        idempotency_key: Option<&str>,
+        body: &Value,
+    ) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        (
+            status,
+            headers,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Book `slot_ids` of `room_id` as the bearer of `token`, with a fresh Idempotency-Key.
+    pub async fn book(
+        &self,
+        token: &str,
+        room_id: i64,
+        slot_ids: &[i64],
+    ) -> (reqwest::StatusCode, Value) {
+        let key = uuid::Uuid::new_v4().to_string();
+        let body = serde_json::json!({
+            "room_id": room_id, "slot_ids": slot_ids, "purpose": "バドミントン練習", "attendees": 8
+        });
+        let (status, _, answer) = self
+            .post_as(token, "/api/v1/bookings", Some(&key), &body)
+            .await;
+        (status, answer)
     }
 
     /// A scalar count from SQL, for assertions.

@@ -136,7 +136,7 @@ pub struct QuoteRequest {
 }
 
 /// The day type of a slot, as a quote shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QuoteDayType {
     Weekday,
@@ -154,7 +154,7 @@ impl From<DayType> for QuoteDayType {
 }
 
 /// One line of a quote or receipt. The amounts of all lines add up to the quote's total.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum QuoteLine {
     /// The room fee of one slot (室場使用料).
@@ -213,7 +213,7 @@ impl QuoteLine {
 
 /// The fee of a booking: lines in order (each slot's room fee followed by its reduction, then the
 /// equipment) and the totals.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Quote {
     pub lines: Vec<QuoteLine>,
     /// Room fees of all slots before the reduction.

@@ -14,6 +14,8 @@ pub struct Model {
     pub display_name: String,
     pub name_kana: Option<String>,
     pub role: String,
+    /// `resident`, `works_in_city`, `studies_in_city` or `non_resident`.
+    pub residency: String,
     pub locale: String,
     pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

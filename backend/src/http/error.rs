@@ -12,6 +12,7 @@ use sea_orm::DbErr;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::services::bookings::BookingError;
 use crate::services::facilities::CatalogError;
 use crate::services::sessions::SessionError;
 
@@ -45,6 +46,20 @@ pub mod codes {
     pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
     /// Signed in, but not allowed to do this.
     pub const FORBIDDEN: &str = "forbidden";
+    /// A slot was taken by another booking.
+    pub const SLOT_TAKEN: &str = "slot_taken";
+    /// A slot is closed (closure) and cannot be booked.
+    pub const SLOT_CLOSED: &str = "slot_closed";
+    /// Some slot ids do not exist.
+    pub const UNKNOWN_SLOTS: &str = "unknown_slots";
+    /// The room does not exist.
+    pub const UNKNOWN_ROOM: &str = "unknown_room";
+    /// The room has no price for a slot; the facility must set one.
+    pub const PRICE_MISSING: &str = "price_missing";
+    /// The Idempotency-Key was used with a different request body.
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
+    /// The booking cannot be cancelled in its state.
+    pub const BOOKING_NOT_CANCELLABLE: &str = "booking_not_cancellable";
     /// The request ran past the server's time limit.
     pub const TIMEOUT: &str = "timeout";
     /// Something failed on our side.
@@ -217,6 +232,65 @@ impl From<SessionError> for AppError {
                 message,
             ),
             SessionError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<BookingError> for AppError {
+    fn from(error: BookingError) -> Self {
+        use crate::domain::booking::BookingRuleError;
+        let message = error.to_string();
+        let unprocessable = |code: &'static str| {
+            AppError::client(StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
+        };
+        match error {
+            BookingError::InvalidInput { field, message } => {
+                AppError::invalid_field(field, message)
+            }
+            BookingError::Rule(rule) => match &rule {
+                BookingRuleError::LimitReached(limit) => AppError::Client {
+                    status: StatusCode::CONFLICT,
+                    code: rule.code(),
+                    message,
+                    fields: vec![FieldError {
+                        field: limit.limit.to_owned(),
+                        message: format!("at most {}", limit.max),
+                    }],
+                },
+                _ => AppError::client(StatusCode::UNPROCESSABLE_ENTITY, rule.code(), message),
+            },
+            BookingError::SlotTaken => {
+                AppError::client(StatusCode::CONFLICT, codes::SLOT_TAKEN, message)
+            }
+            BookingError::SlotClosed(_) => unprocessable(codes::SLOT_CLOSED),
+            BookingError::UnknownSlots(_) => AppError::Client {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: codes::UNKNOWN_SLOTS,
+                message: message.clone(),
+                fields: vec![FieldError {
+                    field: "slot_ids".into(),
+                    message,
+                }],
+            },
+            BookingError::RoomNotFound(_) => AppError::Client {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: codes::UNKNOWN_ROOM,
+                message: message.clone(),
+                fields: vec![FieldError {
+                    field: "room_id".into(),
+                    message,
+                }],
+            },
+            BookingError::PriceMissing => unprocessable(codes::PRICE_MISSING),
+            BookingError::Pricing(_) => AppError::invalid_field("equipment", message),
+            BookingError::IdempotencyKeyReused => unprocessable(codes::IDEMPOTENCY_KEY_REUSED),
+            BookingError::NotFound => AppError::not_found("booking"),
+            BookingError::NotCancellable(_) => AppError::client(
+                StatusCode::CONFLICT,
+                codes::BOOKING_NOT_CANCELLABLE,
+                message,
+            ),
+            BookingError::Db(db) => db.into(),
         }
     }
 }

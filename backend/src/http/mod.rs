@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod availability;
+pub mod bookings;
 pub mod error;
 pub mod extract;
 pub mod facilities;

@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorResponse, FieldError};
-use super::{auth, availability, facilities, health};
+use super::{auth, availability, bookings, facilities, health};
 
 /// Declares the `bearer` security scheme the signed-in routes use.
 struct BearerAuth;
@@ -52,12 +52,17 @@ Asia/Tokyo; money is whole yen.",
         facilities::get_room,
         availability::list_room_slots,
         availability::search_availability,
+        bookings::create_booking,
+        bookings::list_bookings,
+        bookings::get_booking,
+        bookings::cancel_booking,
     ),
     components(schemas(ErrorResponse, ErrorBody, FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Signing in and out"),
         (name = "facilities", description = "Wards, facilities and rooms"),
+        (name = "bookings", description = "Booking, listing and cancelling"),
         (name = "availability", description = "Slots, their state and price, and free-slot search"),
         (name = "operations", description = "Health and readiness"),
     )

@@ -9,10 +9,14 @@ use sea_orm::{
     QuerySelect, RelationTrait,
 };
 
+use crate::domain::booking::BookingState;
 use crate::domain::calendar::{DayType, tokyo, tokyo_instant};
 use crate::domain::kinds::RoomKind;
 use crate::domain::pricing::{self, FeePolicy, Purpose, QuoteRequest, QuoteSlot, Residency};
-use crate::entities::{facility, fee_policy, public_holiday, room, room_price, slot, ward};
+use crate::entities::{
+    booking, facility, fee_policy, public_holiday, room, room_price, room_unit_coverage, slot,
+    slot_claim, ward,
+};
 use crate::services::facilities::CatalogError;
 use crate::views::availability::{AvailabilityRoom, SlotResponse, SlotState};
 
@@ -97,14 +101,82 @@ impl PriceBook {
     }
 }
 
-/// The state a slot shows. Bookings, holds and booking phases add `held`, `booked`, `lottery`
-/// and `not_open` as they arrive; today a slot is closed (closure, or already begun) or available.
-fn state_of(slot: &slot::Model, now: DateTime<Utc>) -> SlotState {
+/// The state a slot shows: taken (held while unpaid, booked once paid) when any unit of its room
+/// is claimed at its start; closed for a closure or once it has begun; otherwise available.
+/// (Booking phases add `lottery` and `not_open` with the lottery work.)
+fn state_of(
+    slot: &slot::Model,
+    now: DateTime<Utc>,
+    taken: &HashMap<(i32, DateTime<Utc>), SlotState>,
+) -> SlotState {
+    if let Some(state) = taken.get(&(slot.room_id, slot.starts_at)) {
+        return *state;
+    }
     if slot.status == "closed" || slot.starts_at <= now {
         SlotState::Closed
     } else {
         SlotState::Available
     }
+}
+
+/// Which (room, start) pairs are taken, for `rooms` between `from` and `to`: a room is taken when
+/// any unit it covers is claimed (a half's booking takes its whole, a whole's both halves).
+async fn taken_slots(
+    db: &impl ConnectionTrait,
+    rooms: &[i32],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<(i32, DateTime<Utc>), SlotState>, DbErr> {
+    let coverage = room_unit_coverage::Entity::find()
+        .filter(room_unit_coverage::Column::RoomId.is_in(rooms.to_vec()))
+        .all(db)
+        .await?;
+    let units: Vec<i32> = coverage
+        .iter()
+        .map(|c| c.unit_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let claims = slot_claim::Entity::find()
+        .filter(slot_claim::Column::UnitId.is_in(units))
+        .filter(
+            slot_claim::Column::StartsAt.between(tokyo_instant(from, 0), tokyo_instant(to, 1440)),
+        )
+        .all(db)
+        .await?;
+    let booking_ids: Vec<i64> = claims
+        .iter()
+        .map(|c| c.booking_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let paid: HashSet<i64> = booking::Entity::find()
+        .filter(booking::Column::Id.is_in(booking_ids))
+        .filter(booking::Column::State.ne(BookingState::AwaitingPayment.code()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    let mut rooms_of_unit: HashMap<i32, Vec<i32>> = HashMap::new();
+    for c in &coverage {
+        rooms_of_unit.entry(c.unit_id).or_default().push(c.room_id);
+    }
+    let mut taken = HashMap::new();
+    for claim in claims {
+        let state = if paid.contains(&claim.booking_id) {
+            SlotState::Booked
+        } else {
+            SlotState::Held
+        };
+        for room in rooms_of_unit.get(&claim.unit_id).into_iter().flatten() {
+            let entry = taken.entry((*room, claim.starts_at)).or_insert(state);
+            if state == SlotState::Booked {
+                *entry = SlotState::Booked;
+            }
+        }
+    }
+    Ok(taken)
 }
 
 fn to_response(slot: &slot::Model, state: SlotState, price_yen: Option<i64>) -> SlotResponse {
@@ -137,10 +209,11 @@ pub async fn room_slots(
         .all(db)
         .await?;
     let prices = PriceBook::load(db, vec![room_id], from, to).await?;
+    let taken = taken_slots(db, &[room_id], from, to).await?;
     Ok(slots
         .iter()
         .map(|s| {
-            let state = state_of(s, now);
+            let state = state_of(s, now, &taken);
             let price = prices.resident_price(s);
             // Without a price a slot cannot be booked.
             let state = if price.is_none() && state == SlotState::Available {
@@ -227,9 +300,13 @@ pub async fn search_free_slots(
         .into_iter()
         .map(|(f, w)| (f.id, (f, w)))
         .collect();
+    let taken = taken_slots(db, &room_ids, search.from, search.to).await?;
     let prices = PriceBook::load(db, room_ids, search.from, search.to).await?;
     let mut results: Vec<AvailabilityRoom> = Vec::new();
     for (s, r) in rows {
+        if taken.contains_key(&(r.id, s.starts_at)) {
+            continue;
+        }
         let Some(price) = prices.resident_price(&s) else {
             continue;
         };

@@ -2,6 +2,7 @@
 //! through the entities. Handlers call exactly one of these.
 
 pub mod availability;
+pub mod bookings;
 pub mod facilities;
 pub mod seed;
 pub mod sessions;

@@ -571,6 +571,7 @@ async fn upsert_demo_users(
             display_name: Set(u.display_name.clone()),
             name_kana: Set(u.name_kana.clone()),
             role: Set(u.role.clone()),
+            residency: Set(u.residency.clone()),
             locale: Set(u.locale.clone()),
             email_verified_at: Set(Some(Utc::now())),
             created_at: Set(Utc::now()),

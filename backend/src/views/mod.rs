@@ -1,6 +1,7 @@
 //! Request and response types of the JSON API (serde + OpenAPI schemas), built from entities.
 
 pub mod availability;
+pub mod booking;
 pub mod facility;
 pub mod session;
 

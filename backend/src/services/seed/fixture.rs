@@ -139,6 +139,10 @@ fn one() -> i32 {
     1
 }
 
+fn resident() -> String {
+    "resident".to_owned()
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TemplatesFile {
@@ -215,6 +219,9 @@ pub struct UserDef {
     pub display_name: String,
     pub name_kana: Option<String>,
     pub role: String,
+    /// `resident` (default), `works_in_city`, `studies_in_city` or `non_resident`.
+    #[serde(default = "resident")]
+    pub residency: String,
     pub locale: String,
     #[serde(default)]
     pub facilities: Vec<String>,

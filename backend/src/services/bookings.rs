@@ -1,0 +1,753 @@
+//! Booking, listing, cancelling and expiring: the heart of Yoyaku.
+//!
+//! A booking is written in one write transaction: the idempotency record first (a concurrent
+//! retry with the same key waits on its primary key), the person's row locked (PostgreSQL) so
+//! their limits are counted without a race, the rules checked, then the booking, its slots and
+//! its claims. The claims' primary key (unit, slot start) is the database rule that makes double
+//! booking impossible; a violation rolls everything back and answers `slot_taken`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
+use sha2::{Digest, Sha256};
+
+use crate::db::begin_write;
+use crate::domain::booking::{
+    BookingEvent, BookingRuleError, BookingRules, BookingState, CancelReason, CurrentCounts,
+    RequestedSlot,
+};
+use crate::domain::calendar::{DayType, tokyo};
+use crate::domain::pricing::{
+    self, EquipmentRental, FeePolicy, PricingError, Purpose, Quote, QuoteRequest, QuoteSlot,
+    Residency,
+};
+use crate::entities::{
+    booking, booking_event, booking_slot, equipment, fee_policy, idempotency_key, public_holiday,
+    room, room_price, room_unit_coverage, slot, slot_claim, user,
+};
+use crate::views::booking::{BookingResponse, CancelResponse, CreateBookingRequest};
+
+/// Why a booking request or change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BookingError {
+    #[error("{field}: {message}")]
+    InvalidInput { field: String, message: String },
+    #[error("{0}")]
+    Rule(#[from] BookingRuleError),
+    #[error("one of the slots was just taken by another booking")]
+    SlotTaken,
+    #[error("slot {0} is closed")]
+    SlotClosed(i64),
+    #[error("no such slots: {0:?}")]
+    UnknownSlots(Vec<i64>),
+    #[error("room {0} not found")]
+    RoomNotFound(i32),
+    #[error("the room has no price for this slot's band on that date; the facility must set one")]
+    PriceMissing,
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error("booking not found")]
+    NotFound,
+    #[error("a booking that is {0} cannot be cancelled")]
+    NotCancellable(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> BookingError {
+    BookingError::InvalidInput {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The longest purpose text.
+pub const MAX_PURPOSE_CHARS: usize = 200;
+
+/// Check the request's own fields before touching the database.
+fn check_request(
+    request: &CreateBookingRequest,
+    key: &str,
+    rules: &BookingRules,
+) -> Result<(), BookingError> {
+    if key.is_empty() || key.len() > 255 || !key.is_ascii() {
+        return Err(invalid(
+            "Idempotency-Key",
+            "send a header Idempotency-Key of 1–255 ASCII characters",
+        ));
+    }
+    if request.slot_ids.is_empty() {
+        return Err(invalid("slot_ids", "choose at least one slot"));
+    }
+    let max = rules.limits.max_slots_per_booking as usize;
+    if request.slot_ids.len() > max {
+        return Err(invalid(
+            "slot_ids",
+            format!("at most {max} slots in one booking"),
+        ));
+    }
+    if request.slot_ids.iter().collect::<HashSet<_>>().len() != request.slot_ids.len() {
+        return Err(invalid("slot_ids", "a slot is listed twice"));
+    }
+    let purpose = request.purpose.trim();
+    if purpose.is_empty() || purpose.chars().count() > MAX_PURPOSE_CHARS {
+        return Err(invalid(
+            "purpose",
+            format!("say what the room is for, in 1–{MAX_PURPOSE_CHARS} characters"),
+        ));
+    }
+    if request.attendees < 1 {
+        return Err(invalid("attendees", "at least 1 person"));
+    }
+    for (index, item) in request.equipment.iter().enumerate() {
+        if item.quantity < 1 {
+            return Err(invalid(
+                &format!("equipment[{index}].quantity"),
+                "at least 1",
+            ));
+        }
+    }
+    if request.group_id.is_some() {
+        return Err(invalid(
+            "group_id",
+            "group bookings open with group registration",
+        ));
+    }
+    Ok(())
+}
+
+fn request_hash(request: &CreateBookingRequest) -> String {
+    let canonical = serde_json::to_vec(request).unwrap_or_default();
+    hex::encode(Sha256::digest(&canonical))
+}
+
+/// Book. Returns the booking; `replayed` is true when the same key and body were seen before.
+pub async fn create_booking(
+    db: &DatabaseConnection,
+    rules: &BookingRules,
+    user_id: i32,
+    key: &str,
+    request: &CreateBookingRequest,
+    now: DateTime<Utc>,
+) -> Result<(BookingResponse, bool), BookingError> {
+    check_request(request, key, rules)?;
+    let hash = request_hash(request);
+    match try_create(db, rules, user_id, key, &hash, request, now).await {
+        // A concurrent request with the same key committed first: answer with its result.
+        Err(BookingError::Db(error)) if is_unique_violation(&error) => {
+            replay(db, user_id, key, &hash).await
+        }
+        other => other,
+    }
+}
+
+async fn replay(
+    db: &DatabaseConnection,
+    user_id: i32,
+    key: &str,
+    hash: &str,
+) -> Result<(BookingResponse, bool), BookingError> {
+    let stored = idempotency_key::Entity::find_by_id((user_id, key.to_owned()))
+        .one(db)
+        .await?
+        .ok_or(BookingError::SlotTaken)?;
+    if stored.request_hash != hash {
+        return Err(BookingError::IdempotencyKeyReused);
+    }
+    let response: BookingResponse = serde_json::from_value(stored.response)
+        .map_err(|e| DbErr::Custom(format!("stored response: {e}")))?;
+    Ok((response, true))
+}
+
+fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn try_create(
+    db: &DatabaseConnection,
+    rules: &BookingRules,
+    user_id: i32,
+    key: &str,
+    hash: &str,
+    request: &CreateBookingRequest,
+    now: DateTime<Utc>,
+) -> Result<(BookingResponse, bool), BookingError> {
+    let txn = begin_write(db).await?;
+    // One person's bookings are decided one at a time, so limits cannot be overrun by racing
+    // requests, and a retry with the same key waits for the first. The person's row is locked
+    // before anything else: the idempotency row's foreign key takes a share lock on it, and taking
+    // that first and the exclusive lock second deadlocks two requests. (SQLite write transactions
+    // are already serial.)
+    let mut person = user::Entity::find_by_id(user_id);
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        person = person.lock_exclusive();
+    }
+    let person = person.one(&txn).await?.ok_or(BookingError::NotFound)?;
+    let residency = residency_of(&person.residency);
+    if let Some(stored) = idempotency_key::Entity::find_by_id((user_id, key.to_owned()))
+        .one(&txn)
+        .await?
+    {
+        drop(txn);
+        return if stored.request_hash == hash {
+            replay(db, user_id, key, hash).await
+        } else {
+            Err(BookingError::IdempotencyKeyReused)
+        };
+    }
+    // Record the key in this transaction; it is kept only if the booking is made.
+    idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+        user_id: Set(user_id),
+        key: Set(key.to_owned()),
+        request_hash: Set(hash.to_owned()),
+        status_code: Set(0),
+        response: Set(serde_json::Value::Null),
+        created_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+
+    let room = room::Entity::find_by_id(request.room_id)
+        .one(&txn)
+        .await?
+        .ok_or(BookingError::RoomNotFound(request.room_id))?;
+    if request.attendees > room.capacity {
+        return Err(invalid(
+            "attendees",
+            format!("the room holds at most {} people", room.capacity),
+        ));
+    }
+    if room.requires_group {
+        return Err(invalid(
+            "group_id",
+            "this room can only be booked by a registered group",
+        ));
+    }
+    let slots = slot::Entity::find()
+        .filter(slot::Column::Id.is_in(request.slot_ids.clone()))
+        .all(&txn)
+        .await?;
+    if slots.len() != request.slot_ids.len() {
+        let found: HashSet<i64> = slots.iter().map(|s| s.id).collect();
+        let missing = request
+            .slot_ids
+            .iter()
+            .copied()
+            .filter(|id| !found.contains(id))
+            .collect();
+        return Err(BookingError::UnknownSlots(missing));
+    }
+    let requested: Vec<RequestedSlot> = slots
+        .iter()
+        .map(|s| RequestedSlot {
+            slot_id: s.id,
+            room_id: s.room_id,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+        })
+        .collect();
+    let ordered = crate::domain::booking::check_selection(
+        &requested,
+        room.id,
+        rules.limits.max_slots_per_booking,
+        now,
+    )?;
+    let by_id: HashMap<i64, &slot::Model> = slots.iter().map(|s| (s.id, s)).collect();
+    let ordered: Vec<&slot::Model> = ordered
+        .iter()
+        .filter_map(|r| by_id.get(&r.slot_id).copied())
+        .collect();
+    if let Some(closed) = ordered.iter().find(|s| s.status != "open") {
+        return Err(BookingError::SlotClosed(closed.id));
+    }
+    let first = ordered[0];
+    let last = ordered[ordered.len() - 1];
+    // The lottery's confirmation deadline joins in with the lottery work.
+    crate::domain::booking::phase(
+        now,
+        first.service_date,
+        residency,
+        &rules.window,
+        room.uses_lottery,
+        None,
+    )
+    .require_open()?;
+
+    // Limits, counted inside this transaction.
+    let (month_start, month_end) = month_bounds(first.service_date);
+    let active_states: Vec<&str> = BookingState::ACTIVE.iter().map(|s| s.code()).collect();
+    let active_in_month_for_kind = booking::Entity::find()
+        .filter(booking::Column::UserId.eq(user_id))
+        .filter(booking::Column::RoomKind.eq(&room.kind))
+        .filter(booking::Column::ServiceDate.between(month_start, month_end))
+        .filter(booking::Column::State.is_in(active_states))
+        .count(&txn)
+        .await? as u32;
+    let unpaid = booking::Entity::find()
+        .filter(booking::Column::UserId.eq(user_id))
+        .filter(booking::Column::State.eq(BookingState::AwaitingPayment.code()))
+        .count(&txn)
+        .await? as u32;
+    crate::domain::booking::check_limits(
+        &rules.limits,
+        CurrentCounts {
+            active_in_month_for_kind,
+            unpaid,
+        },
+        ordered.len() as u32,
+    )
+    .map_err(BookingRuleError::from)?;
+
+    let purpose = request.purpose_kind.unwrap_or(Purpose::Ordinary);
+    let quote = quote_for(&txn, &room, &ordered, residency, purpose, request).await?;
+    let total = i32::try_from(quote.total_yen)
+        .map_err(|_| BookingError::Pricing(PricingError::Overflow))?;
+    let pay_by = crate::domain::booking::pay_by(now, first.starts_at, &rules.payment);
+    let state = if total == 0 {
+        BookingState::Confirmed
+    } else {
+        BookingState::AwaitingPayment
+    };
+
+    let saved = booking::Entity::insert(booking::ActiveModel {
+        id: NotSet,
+        user_id: Set(user_id),
+        room_id: Set(room.id),
+        state: Set(state.code().to_owned()),
+        residency: Set(residency_code(residency).to_owned()),
+        purpose_kind: Set(purpose_code(purpose).to_owned()),
+        purpose: Set(request.purpose.trim().to_owned()),
+        attendees: Set(request.attendees),
+        room_kind: Set(room.kind.clone()),
+        service_date: Set(first.service_date),
+        starts_at: Set(first.starts_at),
+        ends_at: Set(last.ends_at),
+        total_yen: Set(total),
+        quote: Set(serde_json::to_value(&quote).unwrap_or_default()),
+        pay_by: Set(pay_by),
+        channel: Set("online".to_owned()),
+        created_by: Set(Some(user_id)),
+        created_at: Set(now),
+        cancelled_at: Set(None),
+        refund_yen: Set(None),
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    booking_slot::Entity::insert_many(ordered.iter().map(|s| booking_slot::ActiveModel {
+        booking_id: Set(saved.id),
+        slot_id: Set(s.id),
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    let units: Vec<i32> = room_unit_coverage::Entity::find()
+        .filter(room_unit_coverage::Column::RoomId.eq(room.id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|c| c.unit_id)
+        .collect();
+    let claims = ordered.iter().flat_map(|s| {
+        units.iter().map(move |unit| slot_claim::ActiveModel {
+            unit_id: Set(*unit),
+            starts_at: Set(s.starts_at),
+            booking_id: Set(saved.id),
+            slot_id: Set(s.id),
+        })
+    });
+    if let Err(error) = slot_claim::Entity::insert_many(claims)
+        .exec_without_returning(&txn)
+        .await
+    {
+        return Err(if is_unique_violation(&error) {
+            BookingError::SlotTaken
+        } else {
+            error.into()
+        });
+    }
+    record_event(
+        &txn,
+        saved.id,
+        Some(user_id),
+        None,
+        state,
+        "booked online",
+        now,
+    )
+    .await?;
+    let response = to_response(saved, ordered.iter().map(|s| s.id).collect(), quote);
+    idempotency_key::Entity::update_many()
+        .col_expr(idempotency_key::Column::StatusCode, Expr::value(201))
+        .col_expr(
+            idempotency_key::Column::Response,
+            Expr::value(serde_json::to_value(&response).unwrap_or_default()),
+        )
+        .filter(idempotency_key::Column::UserId.eq(user_id))
+        .filter(idempotency_key::Column::Key.eq(key))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    tracing::info!(
+        booking.id = response.id,
+        room.id = response.room_id,
+        "booked"
+    );
+    Ok((response, false))
+}
+
+/// Price a selection for a person: room prices and the fee policy in force on each slot's date.
+async fn quote_for(
+    db: &impl ConnectionTrait,
+    room: &room::Model,
+    slots: &[&slot::Model],
+    residency: Residency,
+    purpose: Purpose,
+    request: &CreateBookingRequest,
+) -> Result<Quote, BookingError> {
+    let dates: Vec<NaiveDate> = slots.iter().map(|s| s.service_date).collect();
+    let (from, to) = (dates[0], dates[dates.len() - 1]);
+    let holidays: HashSet<NaiveDate> = public_holiday::Entity::find()
+        .filter(public_holiday::Column::Date.between(from, to))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| h.date)
+        .collect();
+    let prices = room_price::Entity::find()
+        .filter(room_price::Column::RoomId.eq(room.id))
+        .order_by_asc(room_price::Column::EffectiveFrom)
+        .all(db)
+        .await?;
+    let policy = fee_policy::Entity::find()
+        .filter(fee_policy::Column::EffectiveFrom.lte(from))
+        .order_by_desc(fee_policy::Column::EffectiveFrom)
+        .one(db)
+        .await?
+        .ok_or(BookingError::PriceMissing)?;
+    let mut quote_slots = Vec::with_capacity(slots.len());
+    for s in slots {
+        let base = prices
+            .iter()
+            .rfind(|p| p.band == s.band && p.effective_from <= s.service_date)
+            .ok_or(BookingError::PriceMissing)?;
+        quote_slots.push(QuoteSlot {
+            band: s.band.clone(),
+            day_type: DayType::of(s.service_date, holidays.contains(&s.service_date)),
+            base_fee_yen: base.amount_yen,
+        });
+    }
+    // Equipment belongs to the physical room: a half rents its whole's.
+    let owner = room.parent_room_id.unwrap_or(room.id);
+    let available: BTreeMap<String, equipment::Model> = equipment::Entity::find()
+        .filter(equipment::Column::RoomId.eq(owner))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.code.clone(), e))
+        .collect();
+    let mut rentals = Vec::new();
+    for (index, item) in request.equipment.iter().enumerate() {
+        let Some(e) = available.get(&item.code) else {
+            return Err(invalid(
+                &format!("equipment[{index}].code"),
+                format!("this room has no equipment `{}`", item.code),
+            ));
+        };
+        if item.quantity > e.quantity {
+            return Err(invalid(
+                &format!("equipment[{index}].quantity"),
+                format!("only {} available", e.quantity),
+            ));
+        }
+        rentals.push(EquipmentRental {
+            code: e.code.clone(),
+            name: e.name.clone(),
+            name_en: e.name_en.clone(),
+            fee_yen: e.fee_yen,
+            quantity: item.quantity,
+        });
+    }
+    Ok(pricing::quote(&QuoteRequest {
+        slots: quote_slots,
+        policy: FeePolicy {
+            non_resident_percent: policy.non_resident_percent,
+            weekend_holiday_percent: policy.weekend_holiday_percent,
+            admission_event_percent: policy.admission_event_percent,
+            commercial_percent: policy.commercial_percent,
+        },
+        residency,
+        purpose,
+        reduction: None,
+        equipment: rentals,
+    })?)
+}
+
+/// The person's bookings, newest first.
+pub async fn list_bookings(
+    db: &DatabaseConnection,
+    user_id: i32,
+) -> Result<Vec<BookingResponse>, BookingError> {
+    let bookings = booking::Entity::find()
+        .filter(booking::Column::UserId.eq(user_id))
+        .order_by_desc(booking::Column::StartsAt)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = bookings.iter().map(|b| b.id).collect();
+    let mut slots_of: HashMap<i64, Vec<i64>> = HashMap::new();
+    for row in booking_slot::Entity::find()
+        .filter(booking_slot::Column::BookingId.is_in(ids))
+        .all(db)
+        .await?
+    {
+        slots_of
+            .entry(row.booking_id)
+            .or_default()
+            .push(row.slot_id);
+    }
+    Ok(bookings
+        .into_iter()
+        .map(|b| {
+            let mut slot_ids = slots_of.remove(&b.id).unwrap_or_default();
+            slot_ids.sort_unstable();
+            let quote = serde_json::from_value(b.quote.clone()).unwrap_or_else(|_| empty_quote());
+            to_response(b, slot_ids, quote)
+        })
+        .collect())
+}
+
+/// One of the person's bookings (another person's is "not found": ids do not leak).
+pub async fn get_booking(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    id: i64,
+) -> Result<BookingResponse, BookingError> {
+    let b = booking::Entity::find_by_id(id)
+        .filter(booking::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or(BookingError::NotFound)?;
+    let mut slot_ids: Vec<i64> = booking_slot::Entity::find()
+        .filter(booking_slot::Column::BookingId.eq(id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.slot_id)
+        .collect();
+    slot_ids.sort_unstable();
+    let quote = serde_json::from_value(b.quote.clone()).unwrap_or_else(|_| empty_quote());
+    Ok(to_response(b, slot_ids, quote))
+}
+
+/// The resident cancels their booking: refund per the tier table, slots released at once.
+pub async fn cancel_booking(
+    db: &DatabaseConnection,
+    rules: &BookingRules,
+    user_id: i32,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<CancelResponse, BookingError> {
+    let txn = begin_write(db).await?;
+    let b = booking::Entity::find_by_id(id)
+        .filter(booking::Column::UserId.eq(user_id))
+        .one(&txn)
+        .await?
+        .ok_or(BookingError::NotFound)?;
+    let from: BookingState = b
+        .state
+        .parse()
+        .map_err(|_| BookingError::NotCancellable(b.state.clone()))?;
+    let to = crate::domain::booking::transition(from, BookingEvent::CancelledByResident)
+        .map_err(|_| BookingError::NotCancellable(b.state.clone()))?;
+    // Nothing is paid before payment arrives; the payment work records what was paid.
+    let paid_yen = if from == BookingState::AwaitingPayment {
+        0
+    } else {
+        i64::from(b.total_yen)
+    };
+    let decision = rules
+        .refunds
+        .refund(paid_yen, now, b.starts_at, CancelReason::Resident);
+    let refund = i32::try_from(decision.amount_yen).unwrap_or(i32::MAX);
+    booking::Entity::update_many()
+        .col_expr(booking::Column::State, Expr::value(to.code()))
+        .col_expr(booking::Column::CancelledAt, Expr::value(now))
+        .col_expr(booking::Column::RefundYen, Expr::value(refund))
+        .filter(booking::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    slot_claim::Entity::delete_many()
+        .filter(slot_claim::Column::BookingId.eq(id))
+        .exec(&txn)
+        .await?;
+    record_event(
+        &txn,
+        id,
+        Some(user_id),
+        Some(from),
+        to,
+        "cancelled by the resident",
+        now,
+    )
+    .await?;
+    let booking = get_booking(&txn, user_id, id).await?;
+    txn.commit().await?;
+    Ok(CancelResponse {
+        booking,
+        refund_percent: decision.percent,
+        refund_yen: decision.amount_yen,
+    })
+}
+
+/// Cancel every unpaid booking whose payment deadline has passed, releasing its slots. Returns
+/// how many expired. Each booking changes in its own short transaction, and only if it is still
+/// unpaid, so a payment arriving at the same moment wins or loses cleanly.
+pub async fn expire_unpaid(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let due: Vec<i64> = booking::Entity::find()
+        .select_only()
+        .column(booking::Column::Id)
+        .filter(booking::Column::State.eq(BookingState::AwaitingPayment.code()))
+        .filter(booking::Column::PayBy.lt(now))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut expired = 0;
+    for id in due {
+        let txn = begin_write(db).await?;
+        let changed = booking::Entity::update_many()
+            .col_expr(
+                booking::Column::State,
+                Expr::value(BookingState::Expired.code()),
+            )
+            .col_expr(booking::Column::CancelledAt, Expr::value(now))
+            .filter(booking::Column::Id.eq(id))
+            .filter(booking::Column::State.eq(BookingState::AwaitingPayment.code()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if changed == 1 {
+            slot_claim::Entity::delete_many()
+                .filter(slot_claim::Column::BookingId.eq(id))
+                .exec(&txn)
+                .await?;
+            record_event(
+                &txn,
+                id,
+                None,
+                Some(BookingState::AwaitingPayment),
+                BookingState::Expired,
+                "not paid by the deadline; slots released",
+                now,
+            )
+            .await?;
+            expired += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(expired)
+}
+
+async fn record_event(
+    db: &impl ConnectionTrait,
+    booking_id: i64,
+    actor: Option<i32>,
+    from: Option<BookingState>,
+    to: BookingState,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    booking_event::Entity::insert(booking_event::ActiveModel {
+        id: NotSet,
+        booking_id: Set(booking_id),
+        at: Set(at),
+        actor_user_id: Set(actor),
+        from_state: Set(from.map(|s| s.code().to_owned())),
+        to_state: Set(to.code().to_owned()),
+        reason: Set(reason.to_owned()),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+fn to_response(b: booking::Model, slot_ids: Vec<i64>, quote: Quote) -> BookingResponse {
+    BookingResponse {
+        id: b.id,
+        state: b.state,
+        room_id: b.room_id,
+        slot_ids,
+        starts_at: b.starts_at.with_timezone(&tokyo()),
+        ends_at: b.ends_at.with_timezone(&tokyo()),
+        purpose: b.purpose,
+        purpose_kind: match b.purpose_kind.as_str() {
+            "admission_event" => Purpose::AdmissionEvent,
+            "commercial" => Purpose::Commercial,
+            _ => Purpose::Ordinary,
+        },
+        attendees: b.attendees,
+        residency: if b.residency == "non_resident" {
+            Residency::NonResident
+        } else {
+            Residency::Resident
+        },
+        total_yen: i64::from(b.total_yen),
+        quote,
+        pay_by: b.pay_by.with_timezone(&tokyo()),
+        created_at: b.created_at.with_timezone(&tokyo()),
+        cancelled_at: b.cancelled_at.map(|t| t.with_timezone(&tokyo())),
+        refund_yen: b.refund_yen.map(i64::from),
+    }
+}
+
+fn empty_quote() -> Quote {
+    Quote {
+        lines: Vec::new(),
+        room_yen: 0,
+        equipment_yen: 0,
+        reduction_yen: 0,
+        total_yen: 0,
+    }
+}
+
+/// Living, working or studying in the city all count as resident (市内).
+fn residency_of(code: &str) -> Residency {
+    if code == "non_resident" {
+        Residency::NonResident
+    } else {
+        Residency::Resident
+    }
+}
+
+fn residency_code(residency: Residency) -> &'static str {
+    match residency {
+        Residency::Resident => "resident",
+        Residency::NonResident => "non_resident",
+    }
+}
+
+fn purpose_code(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Ordinary => "ordinary",
+        Purpose::AdmissionEvent => "admission_event",
+        Purpose::Commercial => "commercial",
+    }
+}
+
+/// First and last day of the month `date` is in.
+fn month_bounds(date: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = date.with_day(1).unwrap_or(date);
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    }
+    .unwrap_or(first);
+    (first, next.pred_opt().unwrap_or(first))
+}
