@@ -51,6 +51,7 @@ pub fn build(state: AppState) -> Router {
             "/bookings",
             post(bookings::create_booking).get(bookings::list_bookings),
         )
+        .route("/bookings/quote", post(bookings::quote_booking))
         .route("/bookings/{id}", get(bookings::get_booking))
         .route("/bookings/{id}/cancel", post(bookings::cancel_booking))
         .route("/wards", get(facilities::list_wards))

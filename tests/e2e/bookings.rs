@@ -531,3 +531,52 @@ async fn a_room_for_groups_only_cannot_be_booked_by_a_person() {
     assert_eq!(status, 400);
     assert_eq!(blamed_fields(&body), vec!["group_id"]);
 }
+
+#[tokio::test]
+async fn the_quote_before_booking_is_the_price_booked_and_writes_nothing() {
+    let app = spawn_app().await;
+    let (facility, gym, _, _) = main_gym(&app).await;
+    let day = bookable_day(&app, facility).await;
+    let ids = slot_ids(&app, gym, day).await;
+    let (_, token) = app.new_resident("non_resident").await;
+    // 15:00 (day band) and 17:00 (night band), with the scoreboard rented.
+    let body = json!({
+        "room_id": gym, "slot_ids": [ids[3], ids[4]], "purpose": "大会", "attendees": 30,
+        "equipment": [{"code": "scoreboard", "quantity": 1}]
+    });
+    let (status, _, quote) = app
+        .post_as(&token, "/api/v1/bookings/quote", None, &body)
+        .await;
+    assert_eq!(status, 200, "{quote}");
+    // Non-resident: 4,200 × 150 % + 4,800 × 150 %, plus the scoreboard at 200 yen per slot.
+    assert_eq!(quote["total_yen"], 6300 + 7200 + 400);
+    let kinds: Vec<&str> = quote["quote"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["room", "room", "equipment"]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 0);
+
+    let (status, _, booking) = app
+        .post_as(&token, "/api/v1/bookings", Some("q-1"), &body)
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(booking["total_yen"], quote["total_yen"]);
+    assert_eq!(booking["quote"], quote["quote"]);
+
+    let gap = json!({"room_id": gym, "slot_ids": [ids[0], ids[2]], "purpose": "x", "attendees": 1});
+    let (status, _, refused) = app
+        .post_as(&token, "/api/v1/bookings/quote", None, &gap)
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(error_of(&refused)["code"], "slots_not_consecutive");
+    let unknown = json!({"room_id": gym, "slot_ids": [ids[1]], "purpose": "x", "attendees": 1,
+        "equipment": [{"code": "jacuzzi", "quantity": 1}]});
+    let (status, _, refused) = app
+        .post_as(&token, "/api/v1/bookings/quote", None, &unknown)
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(blamed_fields(&refused), vec!["equipment[0].code"]);
+}

@@ -11,7 +11,7 @@ use super::extract::{AuthUser, ValidJson, ValidPath};
 use crate::services::bookings;
 use crate::state::AppState;
 use crate::views::ListResponse;
-use crate::views::booking::{BookingResponse, CancelResponse, CreateBookingRequest};
+use crate::views::booking::{BookingResponse, CancelResponse, CreateBookingRequest, QuoteResponse};
 
 /// A booking id in the path.
 #[derive(Debug, serde::Deserialize)]
@@ -115,5 +115,35 @@ pub async fn cancel_booking(
 ) -> Result<Json<CancelResponse>, AppError> {
     Ok(Json(
         bookings::cancel_booking(&state.db, &state.booking_rules, user.id, id, Utc::now()).await?,
+    ))
+}
+
+/// What a booking would cost, line by line, and when it would have to be paid, without booking.
+/// It runs the same checks as booking, so it refuses what booking would refuse.
+#[utoipa::path(
+    post, path = "/api/v1/bookings/quote", tag = "bookings",
+    security(("bearer" = [])),
+    request_body = CreateBookingRequest,
+    responses(
+        (status = 200, body = QuoteResponse),
+        (status = 400, body = ErrorResponse),
+        (status = 409, description = "`limit_reached`", body = ErrorResponse),
+        (status = 422, body = ErrorResponse),
+    )
+)]
+pub async fn quote_booking(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(request): ValidJson<CreateBookingRequest>,
+) -> Result<Json<QuoteResponse>, AppError> {
+    Ok(Json(
+        bookings::quote_booking(
+            &state.db,
+            &state.booking_rules,
+            user.id,
+            &request,
+            Utc::now(),
+        )
+        .await?,
     ))
 }

@@ -31,7 +31,7 @@ use crate::entities::{
     booking, booking_event, booking_slot, equipment, fee_policy, idempotency_key, public_holiday,
     room, room_price, room_unit_coverage, slot, slot_claim, user,
 };
-use crate::views::booking::{BookingResponse, CancelResponse, CreateBookingRequest};
+use crate::views::booking::{BookingResponse, CancelResponse, CreateBookingRequest, QuoteResponse};
 
 /// Why a booking request or change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -216,102 +216,15 @@ async fn try_create(
     .exec_without_returning(&txn)
     .await?;
 
-    let room = room::Entity::find_by_id(request.room_id)
-        .one(&txn)
-        .await?
-        .ok_or(BookingError::RoomNotFound(request.room_id))?;
-    if request.attendees > room.capacity {
-        return Err(invalid(
-            "attendees",
-            format!("the room holds at most {} people", room.capacity),
-        ));
-    }
-    if room.requires_group {
-        return Err(invalid(
-            "group_id",
-            "this room can only be booked by a registered group",
-        ));
-    }
-    let slots = slot::Entity::find()
-        .filter(slot::Column::Id.is_in(request.slot_ids.clone()))
-        .all(&txn)
-        .await?;
-    if slots.len() != request.slot_ids.len() {
-        let found: HashSet<i64> = slots.iter().map(|s| s.id).collect();
-        let missing = request
-            .slot_ids
-            .iter()
-            .copied()
-            .filter(|id| !found.contains(id))
-            .collect();
-        return Err(BookingError::UnknownSlots(missing));
-    }
-    let requested: Vec<RequestedSlot> = slots
-        .iter()
-        .map(|s| RequestedSlot {
-            slot_id: s.id,
-            room_id: s.room_id,
-            starts_at: s.starts_at,
-            ends_at: s.ends_at,
-        })
-        .collect();
-    let ordered = crate::domain::booking::check_selection(
-        &requested,
-        room.id,
-        rules.limits.max_slots_per_booking,
-        now,
-    )?;
-    let by_id: HashMap<i64, &slot::Model> = slots.iter().map(|s| (s.id, s)).collect();
-    let ordered: Vec<&slot::Model> = ordered
-        .iter()
-        .filter_map(|r| by_id.get(&r.slot_id).copied())
-        .collect();
-    if let Some(closed) = ordered.iter().find(|s| s.status != "open") {
-        return Err(BookingError::SlotClosed(closed.id));
-    }
-    let first = ordered[0];
-    let last = ordered[ordered.len() - 1];
-    // The lottery's confirmation deadline joins in with the lottery work.
-    crate::domain::booking::phase(
-        now,
-        first.service_date,
-        residency,
-        &rules.window,
-        room.uses_lottery,
-        None,
-    )
-    .require_open()?;
-
-    // Limits, counted inside this transaction.
-    let (month_start, month_end) = month_bounds(first.service_date);
-    let active_states: Vec<&str> = BookingState::ACTIVE.iter().map(|s| s.code()).collect();
-    let active_in_month_for_kind = booking::Entity::find()
-        .filter(booking::Column::UserId.eq(user_id))
-        .filter(booking::Column::RoomKind.eq(&room.kind))
-        .filter(booking::Column::ServiceDate.between(month_start, month_end))
-        .filter(booking::Column::State.is_in(active_states))
-        .count(&txn)
-        .await? as u32;
-    let unpaid = booking::Entity::find()
-        .filter(booking::Column::UserId.eq(user_id))
-        .filter(booking::Column::State.eq(BookingState::AwaitingPayment.code()))
-        .count(&txn)
-        .await? as u32;
-    crate::domain::booking::check_limits(
-        &rules.limits,
-        CurrentCounts {
-            active_in_month_for_kind,
-            unpaid,
-        },
-        ordered.len() as u32,
-    )
-    .map_err(BookingRuleError::from)?;
-
-    let purpose = request.purpose_kind.unwrap_or(Purpose::Ordinary);
-    let quote = quote_for(&txn, &room, &ordered, residency, purpose, request).await?;
-    let total = i32::try_from(quote.total_yen)
-        .map_err(|_| BookingError::Pricing(PricingError::Overflow))?;
-    let pay_by = crate::domain::booking::pay_by(now, first.starts_at, &rules.payment);
+    let Prepared {
+        room,
+        ordered,
+        quote,
+        total,
+        pay_by,
+        purpose,
+    } = prepare(&txn, rules, user_id, residency, request, now).await?;
+    let (first, last) = (&ordered[0], &ordered[ordered.len() - 1]);
     let state = if total == 0 {
         BookingState::Confirmed
     } else {
@@ -401,6 +314,134 @@ async fn try_create(
         "booked"
     );
     Ok((response, false))
+}
+
+/// A request checked against the rules and priced, ready to be written.
+struct Prepared {
+    room: room::Model,
+    /// The slots in time order.
+    ordered: Vec<slot::Model>,
+    quote: Quote,
+    total: i32,
+    pay_by: DateTime<Utc>,
+    purpose: Purpose,
+}
+
+/// Everything a booking must pass before it is written, shared by booking and quoting: the room,
+/// the slots (consecutive, one room, not begun, open), the first-come window, the person's
+/// limits, and the price. Reads only; in a booking it runs inside the write transaction.
+async fn prepare(
+    db: &impl ConnectionTrait,
+    rules: &BookingRules,
+    user_id: i32,
+    residency: Residency,
+    request: &CreateBookingRequest,
+    now: DateTime<Utc>,
+) -> Result<Prepared, BookingError> {
+    let room = room::Entity::find_by_id(request.room_id)
+        .one(db)
+        .await?
+        .ok_or(BookingError::RoomNotFound(request.room_id))?;
+    if request.attendees > room.capacity {
+        return Err(invalid(
+            "attendees",
+            format!("the room holds at most {} people", room.capacity),
+        ));
+    }
+    if room.requires_group {
+        return Err(invalid(
+            "group_id",
+            "this room can only be booked by a registered group",
+        ));
+    }
+    let slots = slot::Entity::find()
+        .filter(slot::Column::Id.is_in(request.slot_ids.clone()))
+        .all(db)
+        .await?;
+    if slots.len() != request.slot_ids.len() {
+        let found: HashSet<i64> = slots.iter().map(|s| s.id).collect();
+        let missing = request
+            .slot_ids
+            .iter()
+            .copied()
+            .filter(|id| !found.contains(id))
+            .collect();
+        return Err(BookingError::UnknownSlots(missing));
+    }
+    let requested: Vec<RequestedSlot> = slots
+        .iter()
+        .map(|s| RequestedSlot {
+            slot_id: s.id,
+            room_id: s.room_id,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+        })
+        .collect();
+    let ordered = crate::domain::booking::check_selection(
+        &requested,
+        room.id,
+        rules.limits.max_slots_per_booking,
+        now,
+    )?;
+    let by_id: HashMap<i64, &slot::Model> = slots.iter().map(|s| (s.id, s)).collect();
+    let ordered: Vec<&slot::Model> = ordered
+        .iter()
+        .filter_map(|r| by_id.get(&r.slot_id).copied())
+        .collect();
+    if let Some(closed) = ordered.iter().find(|s| s.status != "open") {
+        return Err(BookingError::SlotClosed(closed.id));
+    }
+    let first = ordered[0];
+    // The lottery's confirmation deadline joins in with the lottery work.
+    crate::domain::booking::phase(
+        now,
+        first.service_date,
+        residency,
+        &rules.window,
+        room.uses_lottery,
+        None,
+    )
+    .require_open()?;
+
+    // Limits, counted inside this transaction.
+    let (month_start, month_end) = month_bounds(first.service_date);
+    let active_states: Vec<&str> = BookingState::ACTIVE.iter().map(|s| s.code()).collect();
+    let active_in_month_for_kind = booking::Entity::find()
+        .filter(booking::Column::UserId.eq(user_id))
+        .filter(booking::Column::RoomKind.eq(&room.kind))
+        .filter(booking::Column::ServiceDate.between(month_start, month_end))
+        .filter(booking::Column::State.is_in(active_states))
+        .count(db)
+        .await? as u32;
+    let unpaid = booking::Entity::find()
+        .filter(booking::Column::UserId.eq(user_id))
+        .filter(booking::Column::State.eq(BookingState::AwaitingPayment.code()))
+        .count(db)
+        .await? as u32;
+    crate::domain::booking::check_limits(
+        &rules.limits,
+        CurrentCounts {
+            active_in_month_for_kind,
+            unpaid,
+        },
+        ordered.len() as u32,
+    )
+    .map_err(BookingRuleError::from)?;
+
+    let purpose = request.purpose_kind.unwrap_or(Purpose::Ordinary);
+    let quote = quote_for(db, &room, &ordered, residency, purpose, request).await?;
+    let total = i32::try_from(quote.total_yen)
+        .map_err(|_| BookingError::Pricing(PricingError::Overflow))?;
+    let pay_by = crate::domain::booking::pay_by(now, first.starts_at, &rules.payment);
+    let ordered = ordered.into_iter().cloned().collect();
+    Ok(Prepared {
+        room,
+        ordered,
+        quote,
+        total,
+        pay_by,
+        purpose,
+    })
 }
 
 /// Price a selection for a person: room prices and the fee policy in force on each slot's date.
@@ -750,4 +791,30 @@ fn month_bounds(date: NaiveDate) -> (NaiveDate, NaiveDate) {
     }
     .unwrap_or(first);
     (first, next.pred_opt().unwrap_or(first))
+}
+
+/// What a booking would cost and when it would have to be paid, without booking: the same
+/// checks as booking, so a refusal here is the refusal booking would give.
+pub async fn quote_booking(
+    db: &DatabaseConnection,
+    rules: &BookingRules,
+    user_id: i32,
+    request: &CreateBookingRequest,
+    now: DateTime<Utc>,
+) -> Result<QuoteResponse, BookingError> {
+    check_request(request, "quote", rules)?;
+    let person = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(BookingError::NotFound)?;
+    let residency = residency_of(&person.residency);
+    let prepared = prepare(db, rules, user_id, residency, request, now).await?;
+    Ok(QuoteResponse {
+        room_id: prepared.room.id,
+        slot_ids: prepared.ordered.iter().map(|s| s.id).collect(),
+        residency,
+        total_yen: i64::from(prepared.total),
+        quote: prepared.quote,
+        pay_by: prepared.pay_by.with_timezone(&tokyo()),
+    })
 }

@@ -76,3 +76,19 @@ pub struct CancelResponse {
     /// Yen given back (0 when nothing was paid yet).
     pub refund_yen: i64,
 }
+
+/// The price of a booking before making it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuoteResponse {
+    pub room_id: i32,
+    /// In time order.
+    pub slot_ids: Vec<i64>,
+    /// How the person is priced.
+    pub residency: Residency,
+    pub total_yen: i64,
+    /// The fee breakdown, line by line.
+    pub quote: Quote,
+    /// When it would have to be paid if booked now.
+    #[schema(value_type = String, format = DateTime)]
+    pub pay_by: DateTime<FixedOffset>,
+}
