@@ -145,6 +145,52 @@ impl SessionKeys {
     }
 }
 
+/// What an email-verification link carries: whose address, and which address (a link for an old
+/// address does not verify a new one).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct VerifyEmailClaims {
+    sub: String,
+    email: String,
+    exp: i64,
+    iss: String,
+    aud: String,
+}
+
+const VERIFY_AUDIENCE: &str = "yoyaku-verify-email";
+/// How long an email-verification link works.
+pub const VERIFY_EMAIL_TTL: Duration = Duration::from_secs(24 * 3600);
+
+impl SessionKeys {
+    /// A signed, expiring token for the verification link of `email`.
+    pub fn issue_email_verification(&self, user_id: i32, email: &str) -> String {
+        let claims = VerifyEmailClaims {
+            sub: user_id.to_string(),
+            email: email.to_owned(),
+            exp: Utc::now().timestamp() + VERIFY_EMAIL_TTL.as_secs() as i64,
+            iss: ISSUER.into(),
+            aud: VERIFY_AUDIENCE.into(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing with an in-memory key cannot fail")
+    }
+
+    /// The user id and address of a verification token, if it is genuine and unexpired.
+    pub fn verify_email_token(&self, token: &str) -> Result<(i32, String), TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[VERIFY_AUDIENCE]);
+        validation.leeway = 0;
+        let claims = jsonwebtoken::decode::<VerifyEmailClaims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?;
+        let id = claims.sub.parse().map_err(|_| TokenError::Invalid)?;
+        Ok((id, claims.email))
+    }
+}
+
 /// 32 random bytes, base64url: a refresh token or a generated secret.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -233,6 +279,16 @@ mod tests {
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap();
         assert_eq!(keys.verify_access(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_verification_token_is_not_an_access_token_and_vice_versa() {
+        let keys = SessionKeys::from_secret(&[7u8; 32]);
+        let verify = keys.issue_email_verification(5, "a@b.jp");
+        assert_eq!(keys.verify_email_token(&verify), Ok((5, "a@b.jp".into())));
+        assert_eq!(keys.verify_access(&verify), Err(TokenError::Invalid));
+        let (access, _) = keys.issue_access(5, Role::Resident);
+        assert_eq!(keys.verify_email_token(&access), Err(TokenError::Invalid));
     }
 
     #[test]

@@ -20,7 +20,9 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::http::error::{AppError, codes, method_not_allowed, route_not_found};
-use crate::http::{auth, availability, bookings, facilities, health, openapi::ApiDoc, web};
+use crate::http::{
+    auth, availability, bookings, facilities, health, openapi::ApiDoc, registration, web,
+};
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -43,6 +45,9 @@ async fn request_timed_out(error: BoxError) -> AppError {
 /// Build the application's router.
 pub fn build(state: AppState) -> Router {
     let api = Router::new()
+        .route("/auth/register", post(registration::register))
+        .route("/auth/verify-email", post(registration::verify_email))
+        .route("/dev/outbox", get(registration::demo_outbox))
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))

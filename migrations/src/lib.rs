@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_city_model;
 mod m20261123_000002_sessions;
 mod m20261123_000003_bookings;
+mod m20261123_000004_registration;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_city_model::Migration),
             Box::new(m20261123_000002_sessions::Migration),
             Box::new(m20261123_000003_bookings::Migration),
+            Box::new(m20261123_000004_registration::Migration),
         ]
     }
 }
@@ -31,3 +33,6 @@ pub const ROOM_KINDS_FOR_CODE: &[&str] = m20261123_000001_city_model::ROOM_KINDS
 pub const ROLES_FOR_CODE: &[&str] = m20261123_000001_city_model::ROLES;
 /// Booking states allowed by the database, for the domain's consistency test.
 pub const BOOKING_STATES_FOR_CODE: &[&str] = m20261123_000003_bookings::BOOKING_STATES;
+/// Registration states allowed by the database, for the domain's consistency test.
+pub const REGISTRATION_STATES_FOR_CODE: &[&str] =
+    m20261123_000004_registration::REGISTRATION_STATES;

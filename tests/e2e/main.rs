@@ -9,4 +9,5 @@ mod catalogue;
 mod fixtures;
 mod migrations;
 mod operations;
+mod registration;
 mod slots;

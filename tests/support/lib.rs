@@ -244,8 +244,8 @@ impl TestApp {
         let email = format!("{}@test.yoyaku.jp", uuid::Uuid::new_v4().simple());
         self.db
             .execute_unprepared(&format!(
-                "INSERT INTO users (email, password_hash, display_name, role, residency, locale, email_verified_at, created_at) \
-                 VALUES ('{email}', NULL, 'テスト 利用者', 'resident', '{residency}', 'ja', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')"
+                "INSERT INTO users (email, password_hash, display_name, role, residency, locale, email_verified_at, created_at, registration_state) \
+                 VALUES ('{email}', NULL, 'テスト 利用者', 'resident', '{residency}', 'ja', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 'approved')"
             ))
             .await
             .expect("insert a resident");

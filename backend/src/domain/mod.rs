@@ -4,6 +4,7 @@ pub mod booking;
 pub mod calendar;
 pub mod kinds;
 pub mod pricing;
+pub mod registration;
 pub mod roles;
 pub mod search;
 pub mod slotgen;

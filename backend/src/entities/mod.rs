@@ -12,6 +12,7 @@ pub mod facility;
 pub mod fee_policy;
 pub mod fee_reduction;
 pub mod idempotency_key;
+pub mod mail_outbox;
 pub mod public_holiday;
 pub mod refresh_token;
 pub mod regular_closing_day;

@@ -18,6 +18,15 @@ pub struct Model {
     pub residency: String,
     pub locale: String,
     pub email_verified_at: Option<DateTimeUtc>,
+    pub date_of_birth: Option<Date>,
+    pub postal_code: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    /// `domain::registration::RegistrationState` code.
+    pub registration_state: String,
+    /// 利用者番号, given on approval.
+    pub card_number: Option<String>,
+    pub registration_valid_until: Option<Date>,
     pub created_at: DateTimeUtc,
 }
 

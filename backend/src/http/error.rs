@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::services::bookings::BookingError;
 use crate::services::facilities::CatalogError;
+use crate::services::registration::RegistrationError;
 use crate::services::sessions::SessionError;
 
 /// Stable error codes.
@@ -60,6 +61,12 @@ pub mod codes {
     pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
     /// The booking cannot be cancelled in its state.
     pub const BOOKING_NOT_CANCELLABLE: &str = "booking_not_cancellable";
+    /// An email-verification link is not genuine.
+    pub const LINK_INVALID: &str = "link_invalid";
+    /// An email-verification link is too old.
+    pub const LINK_EXPIRED: &str = "link_expired";
+    /// The registration has not been approved yet (or has expired): browsing only.
+    pub const REGISTRATION_NOT_APPROVED: &str = "registration_not_approved";
     /// The request ran past the server's time limit.
     pub const TIMEOUT: &str = "timeout";
     /// Something failed on our side.
@@ -285,12 +292,49 @@ impl From<BookingError> for AppError {
             BookingError::Pricing(_) => AppError::invalid_field("equipment", message),
             BookingError::IdempotencyKeyReused => unprocessable(codes::IDEMPOTENCY_KEY_REUSED),
             BookingError::NotFound => AppError::not_found("booking"),
+            BookingError::NotApproved => AppError::client(
+                StatusCode::FORBIDDEN,
+                codes::REGISTRATION_NOT_APPROVED,
+                message,
+            ),
             BookingError::NotCancellable(_) => AppError::client(
                 StatusCode::CONFLICT,
                 codes::BOOKING_NOT_CANCELLABLE,
                 message,
             ),
             BookingError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<RegistrationError> for AppError {
+    fn from(error: RegistrationError) -> Self {
+        let message = error.to_string();
+        match error {
+            RegistrationError::Invalid(problems) => AppError::Client {
+                status: StatusCode::BAD_REQUEST,
+                code: codes::INVALID_INPUT,
+                message: problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                fields: problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        field: p.field.to_owned(),
+                        message: p.message,
+                    })
+                    .collect(),
+            },
+            RegistrationError::LinkExpired => {
+                AppError::client(StatusCode::BAD_REQUEST, codes::LINK_EXPIRED, message)
+            }
+            RegistrationError::LinkInvalid => {
+                AppError::client(StatusCode::BAD_REQUEST, codes::LINK_INVALID, message)
+            }
+            RegistrationError::Hash => AppError::Internal(anyhow::anyhow!(message)),
+            RegistrationError::Db(db) => db.into(),
         }
     }
 }

@@ -9,4 +9,5 @@ pub mod extract;
 pub mod facilities;
 pub mod health;
 pub mod openapi;
+pub mod registration;
 pub mod web;

@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorResponse, FieldError};
-use super::{auth, availability, bookings, facilities, health};
+use super::{auth, availability, bookings, facilities, health, registration};
 
 /// Declares the `bearer` security scheme the signed-in routes use.
 struct BearerAuth;
@@ -41,6 +41,9 @@ Asia/Tokyo; money is whole yen.",
     paths(
         health::healthz,
         health::readyz,
+        registration::register,
+        registration::verify_email,
+        registration::demo_outbox,
         auth::login,
         auth::refresh,
         auth::logout,

@@ -22,11 +22,12 @@ use crate::domain::booking::{
     BookingEvent, BookingRuleError, BookingRules, BookingState, CancelReason, CurrentCounts,
     RequestedSlot,
 };
-use crate::domain::calendar::{DayType, tokyo};
+use crate::domain::calendar::{DayType, tokyo, tokyo_date};
 use crate::domain::pricing::{
     self, EquipmentRental, FeePolicy, PricingError, Purpose, Quote, QuoteRequest, QuoteSlot,
     Residency,
 };
+use crate::domain::registration::RegistrationState;
 use crate::entities::{
     booking, booking_event, booking_slot, equipment, fee_policy, idempotency_key, public_holiday,
     room, room_price, room_unit_coverage, slot, slot_claim, user,
@@ -56,6 +57,8 @@ pub enum BookingError {
     IdempotencyKeyReused,
     #[error("booking not found")]
     NotFound,
+    #[error("your registration must be approved (and not expired) before you can book")]
+    NotApproved,
     #[error("a booking that is {0} cannot be cancelled")]
     NotCancellable(String),
     #[error(transparent)]
@@ -193,6 +196,7 @@ async fn try_create(
     }
     let person = person.one(&txn).await?.ok_or(BookingError::NotFound)?;
     let residency = residency_of(&person.residency);
+    ensure_may_book(&person, now)?;
     if let Some(stored) = idempotency_key::Entity::find_by_id((user_id, key.to_owned()))
         .one(&txn)
         .await?
@@ -757,6 +761,19 @@ fn empty_quote() -> Quote {
     }
 }
 
+/// Only an approved registration that has not expired may book; until then, browsing only.
+fn ensure_may_book(person: &user::Model, now: DateTime<Utc>) -> Result<(), BookingError> {
+    let approved = person.registration_state == RegistrationState::Approved.code();
+    let current = person
+        .registration_valid_until
+        .is_none_or(|until| until >= tokyo_date(now));
+    if approved && current {
+        Ok(())
+    } else {
+        Err(BookingError::NotApproved)
+    }
+}
+
 /// Living, working or studying in the city all count as resident (市内).
 fn residency_of(code: &str) -> Residency {
     if code == "non_resident" {
@@ -808,6 +825,7 @@ pub async fn quote_booking(
         .await?
         .ok_or(BookingError::NotFound)?;
     let residency = residency_of(&person.residency);
+    ensure_may_book(&person, now)?;
     let prepared = prepare(db, rules, user_id, residency, request, now).await?;
     Ok(QuoteResponse {
         room_id: prepared.room.id,

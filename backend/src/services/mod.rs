@@ -4,6 +4,8 @@
 pub mod availability;
 pub mod bookings;
 pub mod facilities;
+pub mod mail;
+pub mod registration;
 pub mod seed;
 pub mod sessions;
 pub mod slots;

@@ -575,6 +575,12 @@ async fn upsert_demo_users(
             locale: Set(u.locale.clone()),
             email_verified_at: Set(Some(Utc::now())),
             created_at: Set(Utc::now()),
+            // Demo accounts are registered and approved, valid for the usual three years.
+            registration_state: Set("approved".into()),
+            registration_valid_until: Set(Some(
+                crate::domain::calendar::tokyo_date(Utc::now()) + chrono::Duration::days(3 * 365),
+            )),
+            ..Default::default()
         })
         .on_conflict(
             OnConflict::column(user::Column::Email)

@@ -3,6 +3,7 @@
 pub mod availability;
 pub mod booking;
 pub mod facility;
+pub mod registration;
 pub mod session;
 
 use serde::Serialize;

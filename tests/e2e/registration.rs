@@ -1,0 +1,173 @@
+//! Online registration: apply, follow the mailed link, wait for approval, then book.
+
+use serde_json::{Value, json};
+use yoyaku_tests::{TestApp, blamed_fields, error_of, spawn_app, spawn_app_with};
+
+fn application(email: &str) -> Value {
+    json!({
+        "email": email,
+        "password": "blue heron paints the harbour",
+        "name": "港 次郎",
+        "name_kana": "みなと じろう",
+        "date_of_birth": "1985-06-15",
+        "postal_code": "231-0017",
+        "address": "横浜市中区港町1-1",
+        "phone": "045-671-2121",
+        "residency": "resident",
+        "locale": "ja"
+    })
+}
+
+/// The verification token in the newest mail to `email`.
+async fn mailed_token(app: &TestApp, email: &str) -> String {
+    let (status, outbox) = app.get_json("/api/v1/dev/outbox").await;
+    assert_eq!(status, 200);
+    let mail = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"] == email)
+        .unwrap_or_else(|| panic!("no mail to {email}: {outbox}"));
+    let body = mail["body"].as_str().unwrap();
+    let start = body.find("token=").expect("a link with a token") + "token=".len();
+    body[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_resident_registers_follows_the_link_and_books_once_approved() {
+    let app = spawn_app_with(|s| s.demo = Some(true)).await;
+    let email = "jiro@example.jp";
+    let (status, answer) = app
+        .post_json("/api/v1/auth/register", &application(email))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["status"], "verification_sent");
+
+    // Not verified yet: signing in is refused.
+    let login = json!({"email": email, "password": "blue heron paints the harbour"});
+    let (status, body) = app.post_json("/api/v1/auth/login", &login).await;
+    assert_eq!(status, 403);
+    assert_eq!(error_of(&body)["code"], "email_not_verified");
+
+    let token = mailed_token(&app, email).await;
+    let (status, verified) = app
+        .post_json("/api/v1/auth/verify-email", &json!({"token": token}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(verified["registration_state"], "pending_review");
+    // Following the link again changes nothing.
+    let (_, again) = app
+        .post_json("/api/v1/auth/verify-email", &json!({"token": token}))
+        .await;
+    assert_eq!(again["registration_state"], "pending_review");
+
+    let (status, tokens) = app.post_json("/api/v1/auth/login", &login).await;
+    assert_eq!(status, 200);
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    // Pending review: booking is refused (browsing only).
+    let gym = app.count("SELECT MIN(id) FROM rooms").await;
+    let (status, _, refused) = app
+        .post_as(
+            &access,
+            "/api/v1/bookings/quote",
+            None,
+            &json!({"room_id": gym, "slot_ids": [1], "purpose": "x", "attendees": 1}),
+        )
+        .await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(error_of(&refused)["code"], "registration_not_approved");
+
+    // Staff approve (the approval queue is the next step of the accounts work).
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE users SET registration_state = 'approved' WHERE email = '{email}'"
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = app
+        .post_as(
+            &access,
+            "/api/v1/bookings/quote",
+            None,
+            &json!({"room_id": gym, "slot_ids": [999999999], "purpose": "x", "attendees": 1}),
+        )
+        .await;
+    assert_eq!(
+        status, 422,
+        "approved: now the request gets as far as the slots: {body}"
+    );
+}
+
+#[tokio::test]
+async fn every_bad_field_of_a_registration_is_named_at_once() {
+    let app = spawn_app().await;
+    let mut bad = application("not-an-email");
+    bad["name_kana"] = json!("港次郎");
+    bad["phone"] = json!("12");
+    bad["password"] = json!("password123");
+    let (status, body) = app.post_json("/api/v1/auth/register", &bad).await;
+    assert_eq!(status, 400);
+    assert_eq!(error_of(&body)["code"], "invalid_input");
+    assert_eq!(
+        blamed_fields(&body),
+        vec!["email", "name_kana", "phone", "password"]
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'not-an-email'")
+            .await,
+        0
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM mail_outbox").await, 0);
+}
+
+#[tokio::test]
+async fn registering_a_known_address_answers_the_same_and_mails_the_owner() {
+    let app = spawn_app().await;
+    let (first, first_body) = app
+        .post_json(
+            "/api/v1/auth/register",
+            &application("resident@demo.yoyaku.jp"),
+        )
+        .await;
+    let (second, second_body) = app
+        .post_json("/api/v1/auth/register", &application("new@example.jp"))
+        .await;
+    assert_eq!(first, 202);
+    assert_eq!(second, 202);
+    assert_eq!(
+        first_body, second_body,
+        "the answer must not reveal which address is registered"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'resident@demo.yoyaku.jp'")
+            .await,
+        1
+    );
+    let owner_mail = app
+        .count("SELECT COUNT(*) FROM mail_outbox WHERE to_address = 'resident@demo.yoyaku.jp' AND template = 'already_registered'")
+        .await;
+    assert_eq!(owner_mail, 1);
+    // The existing account is untouched: the demo password still works.
+    app.login("resident@demo.yoyaku.jp").await;
+}
+
+#[tokio::test]
+async fn a_forged_verification_link_is_refused() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/auth/verify-email",
+            &json!({"token": "abc.def.ghi"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_of(&body)["code"], "link_invalid");
+}
+
+#[tokio::test]
+async fn the_outbox_page_exists_only_in_demo_mode() {
+    let app = spawn_app().await;
+    let (status, _) = app.get_json("/api/v1/dev/outbox").await;
+    assert_eq!(status, 404);
+}
