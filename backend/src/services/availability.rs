@@ -10,96 +10,17 @@ use sea_orm::{
 };
 
 use crate::domain::booking::BookingState;
-use crate::domain::calendar::{DayType, tokyo, tokyo_instant};
+use crate::domain::calendar::{tokyo, tokyo_instant};
 use crate::domain::kinds::RoomKind;
-use crate::domain::pricing::{self, FeePolicy, Purpose, QuoteRequest, QuoteSlot, Residency};
-use crate::entities::{
-    booking, facility, fee_policy, public_holiday, room, room_price, room_unit_coverage, slot,
-    slot_claim, ward,
-};
+use crate::entities::{booking, facility, room, room_unit_coverage, slot, slot_claim, ward};
 use crate::services::facilities::CatalogError;
+use crate::services::prices::PriceBook;
 use crate::views::availability::{AvailabilityRoom, SlotResponse, SlotState};
 
 /// The longest range one slot listing covers.
 pub const MAX_LISTING_DAYS: i64 = 62;
 /// The longest range a city-wide search covers.
 pub const MAX_SEARCH_DAYS: i64 = 7;
-
-/// Prices of one room (and the city's fee policy), resolved per date.
-struct PriceBook {
-    /// (band, effective_from, yen), sorted by date.
-    room: HashMap<i32, Vec<(String, NaiveDate, i32)>>,
-    policies: Vec<fee_policy::Model>,
-    holidays: HashSet<NaiveDate>,
-}
-
-impl PriceBook {
-    async fn load(
-        db: &impl ConnectionTrait,
-        room_ids: Vec<i32>,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<PriceBook, DbErr> {
-        let mut room: HashMap<i32, Vec<(String, NaiveDate, i32)>> = HashMap::new();
-        for p in room_price::Entity::find()
-            .filter(room_price::Column::RoomId.is_in(room_ids))
-            .order_by_asc(room_price::Column::EffectiveFrom)
-            .all(db)
-            .await?
-        {
-            room.entry(p.room_id)
-                .or_default()
-                .push((p.band, p.effective_from, p.amount_yen));
-        }
-        let policies = fee_policy::Entity::find()
-            .order_by_asc(fee_policy::Column::EffectiveFrom)
-            .all(db)
-            .await?;
-        let holidays = public_holiday::Entity::find()
-            .filter(public_holiday::Column::Date.between(from, to))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|h| h.date)
-            .collect();
-        Ok(PriceBook {
-            room,
-            policies,
-            holidays,
-        })
-    }
-
-    /// The fee a resident pays for `slot` for ordinary use; `None` if the room has no price for its
-    /// band on that date (a data error the manager must fix; the slot is then not bookable).
-    fn resident_price(&self, slot: &slot::Model) -> Option<i64> {
-        let date = slot.service_date;
-        let base = self
-            .room
-            .get(&slot.room_id)?
-            .iter()
-            .rfind(|(band, from, _)| *band == slot.band && *from <= date)
-            .map(|(_, _, yen)| *yen)?;
-        let policy = self.policies.iter().rfind(|p| p.effective_from <= date)?;
-        let request = QuoteRequest {
-            slots: vec![QuoteSlot {
-                band: slot.band.clone(),
-                day_type: DayType::of(date, self.holidays.contains(&date)),
-                base_fee_yen: base,
-            }],
-            policy: FeePolicy {
-                non_resident_percent: policy.non_resident_percent,
-                weekend_holiday_percent: policy.weekend_holiday_percent,
-                admission_event_percent: policy.admission_event_percent,
-                commercial_percent: policy.commercial_percent,
-            },
-            residency: Residency::Resident,
-            purpose: Purpose::Ordinary,
-            reduction: None,
-            equipment: Vec::new(),
-        };
-        pricing::quote(&request).ok().map(|q| q.total_yen)
-    }
-}
 
 /// The state a slot shows: taken (held while unpaid, booked once paid) when any unit of its room
 /// is claimed at its start; closed for a closure or once it has begun; otherwise available.

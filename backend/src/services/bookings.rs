@@ -22,16 +22,16 @@ use crate::domain::booking::{
     BookingEvent, BookingRuleError, BookingRules, BookingState, CancelReason, CurrentCounts,
     RequestedSlot,
 };
-use crate::domain::calendar::{DayType, tokyo, tokyo_date};
+use crate::domain::calendar::{tokyo, tokyo_date};
 use crate::domain::pricing::{
-    self, EquipmentRental, FeePolicy, PricingError, Purpose, Quote, QuoteRequest, QuoteSlot,
-    Residency,
+    self, EquipmentRental, PricingError, Purpose, Quote, QuoteRequest, Residency,
 };
 use crate::domain::registration::RegistrationState;
 use crate::entities::{
-    booking, booking_event, booking_slot, equipment, fee_policy, idempotency_key, public_holiday,
-    room, room_price, room_unit_coverage, slot, slot_claim, user,
+    booking, booking_event, booking_slot, equipment, idempotency_key, room, room_unit_coverage,
+    slot, slot_claim, user,
 };
+use crate::services::prices::PriceBook;
 use crate::views::booking::{BookingResponse, CancelResponse, CreateBookingRequest, QuoteResponse};
 
 /// Why a booking request or change was refused.
@@ -459,36 +459,12 @@ async fn quote_for(
 ) -> Result<Quote, BookingError> {
     let dates: Vec<NaiveDate> = slots.iter().map(|s| s.service_date).collect();
     let (from, to) = (dates[0], dates[dates.len() - 1]);
-    let holidays: HashSet<NaiveDate> = public_holiday::Entity::find()
-        .filter(public_holiday::Column::Date.between(from, to))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|h| h.date)
-        .collect();
-    let prices = room_price::Entity::find()
-        .filter(room_price::Column::RoomId.eq(room.id))
-        .order_by_asc(room_price::Column::EffectiveFrom)
-        .all(db)
-        .await?;
-    let policy = fee_policy::Entity::find()
-        .filter(fee_policy::Column::EffectiveFrom.lte(from))
-        .order_by_desc(fee_policy::Column::EffectiveFrom)
-        .one(db)
-        .await?
-        .ok_or(BookingError::PriceMissing)?;
-    let mut quote_slots = Vec::with_capacity(slots.len());
-    for s in slots {
-        let base = prices
-            .iter()
-            .rfind(|p| p.band == s.band && p.effective_from <= s.service_date)
-            .ok_or(BookingError::PriceMissing)?;
-        quote_slots.push(QuoteSlot {
-            band: s.band.clone(),
-            day_type: DayType::of(s.service_date, holidays.contains(&s.service_date)),
-            base_fee_yen: base.amount_yen,
-        });
-    }
+    let prices = PriceBook::load(db, vec![room.id], from, to).await?;
+    let policy = prices.policy_on(from).ok_or(BookingError::PriceMissing)?;
+    let quote_slots = slots
+        .iter()
+        .map(|s| prices.quote_slot(s).ok_or(BookingError::PriceMissing))
+        .collect::<Result<Vec<_>, _>>()?;
     // Equipment belongs to the physical room: a half rents its whole's.
     let owner = room.parent_room_id.unwrap_or(room.id);
     let available: BTreeMap<String, equipment::Model> = equipment::Entity::find()
@@ -522,12 +498,7 @@ async fn quote_for(
     }
     Ok(pricing::quote(&QuoteRequest {
         slots: quote_slots,
-        policy: FeePolicy {
-            non_resident_percent: policy.non_resident_percent,
-            weekend_holiday_percent: policy.weekend_holiday_percent,
-            admission_event_percent: policy.admission_event_percent,
-            commercial_percent: policy.commercial_percent,
-        },
+        policy,
         residency,
         purpose,
         reduction: None,
@@ -621,27 +592,23 @@ pub async fn cancel_booking(
         .refunds
         .refund(paid_yen, now, b.starts_at, CancelReason::Resident);
     let refund = i32::try_from(decision.amount_yen).unwrap_or(i32::MAX);
-    booking::Entity::update_many()
-        .col_expr(booking::Column::State, Expr::value(to.code()))
-        .col_expr(booking::Column::CancelledAt, Expr::value(now))
-        .col_expr(booking::Column::RefundYen, Expr::value(refund))
-        .filter(booking::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
-    slot_claim::Entity::delete_many()
-        .filter(slot_claim::Column::BookingId.eq(id))
-        .exec(&txn)
-        .await?;
-    record_event(
+    let ended = end_booking(
         &txn,
         id,
-        Some(user_id),
-        Some(from),
-        to,
-        "cancelled by the resident",
+        Ending {
+            from,
+            to,
+            actor: Some(user_id),
+            reason: "cancelled by the resident",
+            refund_yen: Some(refund),
+        },
         now,
     )
     .await?;
+    if !ended {
+        // The payment deadline job (or another request) changed it since we read it.
+        return Err(BookingError::NotCancellable(b.state.clone()));
+    }
     let booking = get_booking(&txn, user_id, id).await?;
     txn.commit().await?;
     Ok(CancelResponse {
@@ -666,37 +633,70 @@ pub async fn expire_unpaid(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
     let mut expired = 0;
     for id in due {
         let txn = begin_write(db).await?;
-        let changed = booking::Entity::update_many()
-            .col_expr(
-                booking::Column::State,
-                Expr::value(BookingState::Expired.code()),
-            )
-            .col_expr(booking::Column::CancelledAt, Expr::value(now))
-            .filter(booking::Column::Id.eq(id))
-            .filter(booking::Column::State.eq(BookingState::AwaitingPayment.code()))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if changed == 1 {
-            slot_claim::Entity::delete_many()
-                .filter(slot_claim::Column::BookingId.eq(id))
-                .exec(&txn)
-                .await?;
-            record_event(
-                &txn,
-                id,
-                None,
-                Some(BookingState::AwaitingPayment),
-                BookingState::Expired,
-                "not paid by the deadline; slots released",
-                now,
-            )
-            .await?;
+        let ending = Ending {
+            from: BookingState::AwaitingPayment,
+            to: BookingState::Expired,
+            actor: None,
+            reason: "not paid by the deadline; slots released",
+            refund_yen: None,
+        };
+        if end_booking(&txn, id, ending, now).await? {
             expired += 1;
         }
         txn.commit().await?;
     }
     Ok(expired)
+}
+
+/// How a booking ends.
+struct Ending {
+    from: BookingState,
+    to: BookingState,
+    /// `None` for the system.
+    actor: Option<i32>,
+    reason: &'static str,
+    refund_yen: Option<i32>,
+}
+
+/// End a booking that is still in `ending.from`: set its new state, free its slots (delete its
+/// claims) and record the change. Returns false, changing nothing, if its state moved meanwhile,
+/// so a cancellation and the deadline job can never both act on one booking.
+async fn end_booking(
+    db: &impl ConnectionTrait,
+    id: i64,
+    ending: Ending,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let mut update = booking::Entity::update_many()
+        .col_expr(booking::Column::State, Expr::value(ending.to.code()))
+        .col_expr(booking::Column::CancelledAt, Expr::value(now));
+    if let Some(refund) = ending.refund_yen {
+        update = update.col_expr(booking::Column::RefundYen, Expr::value(refund));
+    }
+    let changed = update
+        .filter(booking::Column::Id.eq(id))
+        .filter(booking::Column::State.eq(ending.from.code()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if changed != 1 {
+        return Ok(false);
+    }
+    slot_claim::Entity::delete_many()
+        .filter(slot_claim::Column::BookingId.eq(id))
+        .exec(db)
+        .await?;
+    record_event(
+        db,
+        id,
+        ending.actor,
+        Some(ending.from),
+        ending.to,
+        ending.reason,
+        now,
+    )
+    .await?;
+    Ok(true)
 }
 
 async fn record_event(

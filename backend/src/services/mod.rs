@@ -4,7 +4,9 @@
 pub mod availability;
 pub mod bookings;
 pub mod facilities;
+pub mod holidays;
 pub mod mail;
+pub mod prices;
 pub mod registration;
 pub mod seed;
 pub mod sessions;

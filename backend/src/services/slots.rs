@@ -18,8 +18,7 @@ use crate::domain::slotgen::{
     ClosureSpan, FacilityCalendar, PeriodDays, TemplatePeriod, plan_range,
 };
 use crate::entities::{
-    booking_slot, closure, facility, public_holiday, regular_closing_day, room, slot,
-    slot_template_period,
+    booking_slot, closure, facility, regular_closing_day, room, slot, slot_template_period,
 };
 
 /// What a generation run did.
@@ -46,13 +45,7 @@ pub async fn generate(
     to: NaiveDate,
     only_facility: Option<i32>,
 ) -> Result<GenerationReport, DbErr> {
-    let holidays: HashSet<NaiveDate> = public_holiday::Entity::find()
-        .filter(public_holiday::Column::Date.between(from, to))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|h| h.date)
-        .collect();
+    let holidays: HashSet<NaiveDate> = crate::services::holidays::between(db, from, to).await?;
     let periods = template_periods(db).await?;
     let mut facilities = facility::Entity::find().order_by_asc(facility::Column::Id);
     if let Some(id) = only_facility {
