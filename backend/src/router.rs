@@ -21,7 +21,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::http::error::{AppError, codes, method_not_allowed, route_not_found};
 use crate::http::{
-    auth, availability, bookings, facilities, health, openapi::ApiDoc, registration, web,
+    auth, availability, bookings, facilities, health, openapi::ApiDoc, registration, review, web,
 };
 use crate::state::AppState;
 
@@ -48,6 +48,15 @@ pub fn build(state: AppState) -> Router {
         .route("/auth/register", post(registration::register))
         .route("/auth/verify-email", post(registration::verify_email))
         .route("/dev/outbox", get(registration::demo_outbox))
+        .route("/admin/registrations", get(review::list_registrations))
+        .route(
+            "/admin/registrations/{id}/approve",
+            post(review::approve_registration),
+        )
+        .route(
+            "/admin/registrations/{id}/reject",
+            post(review::reject_registration),
+        )
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))

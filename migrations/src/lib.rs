@@ -9,6 +9,7 @@ mod m20261123_000001_city_model;
 mod m20261123_000002_sessions;
 mod m20261123_000003_bookings;
 mod m20261123_000004_registration;
+mod m20261123_000005_review_and_audit;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_sessions::Migration),
             Box::new(m20261123_000003_bookings::Migration),
             Box::new(m20261123_000004_registration::Migration),
+            Box::new(m20261123_000005_review_and_audit::Migration),
         ]
     }
 }

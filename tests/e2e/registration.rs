@@ -171,3 +171,138 @@ async fn the_outbox_page_exists_only_in_demo_mode() {
     let (status, _) = app.get_json("/api/v1/dev/outbox").await;
     assert_eq!(status, 404);
 }
+
+/// Register and verify a person; returns their user id.
+async fn verified_applicant(app: &TestApp, email: &str) -> i64 {
+    let (status, _) = app
+        .post_json("/api/v1/auth/register", &application(email))
+        .await;
+    assert_eq!(status, 202);
+    let id = app
+        .count(&format!("SELECT id FROM users WHERE email = '{email}'"))
+        .await;
+    let token = app.keys.issue_email_verification(id as i32, email);
+    let (status, _) = app
+        .post_json("/api/v1/auth/verify-email", &json!({"token": token}))
+        .await;
+    assert_eq!(status, 200);
+    id
+}
+
+#[tokio::test]
+async fn staff_see_the_queue_approve_with_a_card_number_and_every_view_is_audited() {
+    let app = spawn_app().await;
+    let applicant = verified_applicant(&app, "queue@example.jp").await;
+    let staff = app.login("staff@demo.yoyaku.jp").await;
+    let staff_token = staff["access_token"].as_str().unwrap();
+
+    let (status, queue) = app.get_as(staff_token, "/api/v1/admin/registrations").await;
+    assert_eq!(status, 200);
+    let row = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user_id"] == applicant)
+        .expect("in the queue");
+    assert_eq!(row["address"], "横浜市中区港町1-1");
+    assert_eq!(row["registration_state"], "pending_review");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'registration.view_queue'")
+            .await,
+        1
+    );
+
+    let (status, _, approved) = app
+        .post_as(
+            staff_token,
+            &format!("/api/v1/admin/registrations/{applicant}/approve"),
+            None,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    let card = approved["card_number"].as_str().unwrap();
+    assert!(yoyaku::domain::card::is_valid_card_number(card), "{card}");
+    let today = yoyaku::domain::calendar::tokyo_date(chrono::Utc::now());
+    assert_eq!(
+        approved["valid_until"],
+        yoyaku::services::review::valid_until(today).to_string()
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mail_outbox WHERE template = 'registration_approved'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'registration.approve' AND subject_id = {applicant}")).await,
+        1
+    );
+    // Approving again is a conflict, not a second card.
+    let (status, _, again) = app
+        .post_as(
+            staff_token,
+            &format!("/api/v1/admin/registrations/{applicant}/approve"),
+            None,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(error_of(&again)["code"], "not_pending");
+}
+
+#[tokio::test]
+async fn a_rejection_needs_a_reason_which_is_mailed() {
+    let app = spawn_app().await;
+    let applicant = verified_applicant(&app, "reject@example.jp").await;
+    let admin = app.login("admin@demo.yoyaku.jp").await;
+    let token = admin["access_token"].as_str().unwrap();
+    let path = format!("/api/v1/admin/registrations/{applicant}/reject");
+    let (status, _, body) = app
+        .post_as(token, &path, None, &json!({"reason": "no"}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(blamed_fields(&body), vec!["reason"]);
+    let (status, _, _) = app
+        .post_as(
+            token,
+            &path,
+            None,
+            &json!({"reason": "住所を確認できる書類が読み取れませんでした"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let state = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM users WHERE id = {applicant} AND registration_state = 'rejected'"
+        ))
+        .await;
+    assert_eq!(state, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mail_outbox WHERE template = 'registration_rejected'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn residents_cannot_see_or_decide_the_queue() {
+    let app = spawn_app().await;
+    let applicant = verified_applicant(&app, "nosy@example.jp").await;
+    let resident = app.login("resident@demo.yoyaku.jp").await;
+    let token = resident["access_token"].as_str().unwrap();
+    let (status, body) = app.get_as(token, "/api/v1/admin/registrations").await;
+    assert_eq!(status, 403);
+    assert_eq!(error_of(&body)["code"], "forbidden");
+    let (status, _, _) = app
+        .post_as(
+            token,
+            &format!("/api/v1/admin/registrations/{applicant}/approve"),
+            None,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app.get_json("/api/v1/admin/registrations").await;
+    assert_eq!(status, 401);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, 0);
+}

@@ -2,6 +2,7 @@
 
 pub mod booking;
 pub mod calendar;
+pub mod card;
 pub mod kinds;
 pub mod pricing;
 pub mod registration;

@@ -2,6 +2,7 @@
 //! `services`.
 
 pub mod app_secret;
+pub mod audit_log;
 pub mod booking;
 pub mod booking_event;
 pub mod booking_slot;

@@ -27,6 +27,8 @@ pub struct Model {
     /// 利用者番号, given on approval.
     pub card_number: Option<String>,
     pub registration_valid_until: Option<Date>,
+    /// The reason staff gave with their decision on the registration.
+    pub review_note: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

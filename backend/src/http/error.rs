@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use crate::services::bookings::BookingError;
 use crate::services::facilities::CatalogError;
 use crate::services::registration::RegistrationError;
+use crate::services::review::ReviewError;
 use crate::services::sessions::SessionError;
 
 /// Stable error codes.
@@ -67,6 +68,8 @@ pub mod codes {
     pub const LINK_EXPIRED: &str = "link_expired";
     /// The registration has not been approved yet (or has expired): browsing only.
     pub const REGISTRATION_NOT_APPROVED: &str = "registration_not_approved";
+    /// The registration is not waiting for review.
+    pub const NOT_PENDING: &str = "not_pending";
     /// The request ran past the server's time limit.
     pub const TIMEOUT: &str = "timeout";
     /// Something failed on our side.
@@ -335,6 +338,23 @@ impl From<RegistrationError> for AppError {
             }
             RegistrationError::Hash => AppError::Internal(anyhow::anyhow!(message)),
             RegistrationError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<ReviewError> for AppError {
+    fn from(error: ReviewError) -> Self {
+        let message = error.to_string();
+        match error {
+            ReviewError::Forbidden => {
+                AppError::client(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+            }
+            ReviewError::NotFound => AppError::not_found("registration"),
+            ReviewError::NotPending(_) => {
+                AppError::client(StatusCode::CONFLICT, codes::NOT_PENDING, message)
+            }
+            ReviewError::ReasonRequired => AppError::invalid_field("reason", message),
+            ReviewError::Db(db) => db.into(),
         }
     }
 }

@@ -10,4 +10,5 @@ pub mod facilities;
 pub mod health;
 pub mod openapi;
 pub mod registration;
+pub mod review;
 pub mod web;

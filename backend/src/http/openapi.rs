@@ -4,7 +4,7 @@
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorResponse, FieldError};
-use super::{auth, availability, bookings, facilities, health, registration};
+use super::{auth, availability, bookings, facilities, health, registration, review};
 
 /// Declares the `bearer` security scheme the signed-in routes use.
 struct BearerAuth;
@@ -44,6 +44,9 @@ Asia/Tokyo; money is whole yen.",
         registration::register,
         registration::verify_email,
         registration::demo_outbox,
+        review::list_registrations,
+        review::approve_registration,
+        review::reject_registration,
         auth::login,
         auth::refresh,
         auth::logout,
@@ -67,6 +70,7 @@ Asia/Tokyo; money is whole yen.",
         (name = "auth", description = "Signing in and out"),
         (name = "facilities", description = "Wards, facilities and rooms"),
         (name = "bookings", description = "Booking, listing and cancelling"),
+        (name = "admin", description = "Staff: the registration queue"),
         (name = "availability", description = "Slots, their state and price, and free-slot search"),
         (name = "operations", description = "Health and readiness"),
     )

@@ -74,6 +74,60 @@ pub fn already_registered(locale: &str, sign_in_link: &str) -> Mail {
     }
 }
 
+/// The mail telling a person their registration was approved.
+pub fn registration_approved(
+    locale: &str,
+    card_number: &str,
+    valid_until: chrono::NaiveDate,
+) -> Mail {
+    let (subject, body) = if locale == "en" {
+        (
+            "Yoyaku: your registration is approved".to_owned(),
+            format!(
+                "Your registration is approved. Your card number is {card_number}, valid until \
+                 {valid_until}. You can now book; show your card (on your phone or printed) at the venue.\n"
+            ),
+        )
+    } else {
+        (
+            "【Yoyaku】利用者登録が承認されました".to_owned(),
+            format!(
+                "利用者登録が承認されました。利用者番号は {card_number}、有効期限は {valid_until} です。\
+                 予約ができるようになりました。施設では利用者証（スマートフォンまたは印刷）をご提示ください。\n"
+            ),
+        )
+    };
+    Mail {
+        template: "registration_approved",
+        subject,
+        body,
+    }
+}
+
+/// The mail telling a person their registration was not approved, and why.
+pub fn registration_rejected(locale: &str, reason: &str) -> Mail {
+    let (subject, body) = if locale == "en" {
+        (
+            "Yoyaku: your registration could not be approved".to_owned(),
+            format!(
+                "Your registration could not be approved: {reason}\nPlease contact a facility counter or register again.\n"
+            ),
+        )
+    } else {
+        (
+            "【Yoyaku】利用者登録を承認できませんでした".to_owned(),
+            format!(
+                "利用者登録を承認できませんでした。理由: {reason}\n窓口にお問い合わせいただくか、再度お申し込みください。\n"
+            ),
+        )
+    };
+    Mail {
+        template: "registration_rejected",
+        subject,
+        body,
+    }
+}
+
 /// Put a mail in the outbox (inside the caller's transaction).
 pub async fn enqueue(
     db: &impl ConnectionTrait,

@@ -1,6 +1,7 @@
 //! Use cases: each takes a connection or transaction, applies the domain rules, and reads or writes
 //! through the entities. Handlers call exactly one of these.
 
+pub mod audit;
 pub mod availability;
 pub mod bookings;
 pub mod facilities;
@@ -8,6 +9,7 @@ pub mod holidays;
 pub mod mail;
 pub mod prices;
 pub mod registration;
+pub mod review;
 pub mod seed;
 pub mod sessions;
 pub mod slots;

@@ -81,6 +81,7 @@ pub async fn register(
         registration_state: Set(RegistrationState::EmailUnverified.code().into()),
         card_number: Set(None),
         registration_valid_until: Set(None),
+        review_note: Set(None),
     })
     .on_conflict(
         OnConflict::column(user::Column::Email)

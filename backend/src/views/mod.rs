@@ -4,6 +4,7 @@ pub mod availability;
 pub mod booking;
 pub mod facility;
 pub mod registration;
+pub mod review;
 pub mod session;
 
 use serde::Serialize;
