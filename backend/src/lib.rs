@@ -5,6 +5,7 @@
 //! database; `domain` holds the rules and no I/O.
 
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod domain;

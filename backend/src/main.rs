@@ -1,4 +1,5 @@
-//! The `yoyaku` command: `serve`, `migrate`, `seed`. Parses the command line and nothing else.
+//! The `yoyaku` command: `serve`, `migrate`, `slots`, `seed`, `bench`. Parses the command line
+//! and nothing else.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,46 @@ enum Command {
         #[arg(long)]
         demo_users: bool,
     },
+    /// Benchmark: seed a city, start the server in-process on loopback, drive workloads B, C
+    /// and E, check the invariants, print a table and write JSON (see docs/BENCHMARKS.md).
+    /// The database it is given is wiped.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Database to wipe and use: `postgres://…/NAME` (created if missing) or `sqlite://FILE`;
+    /// default: a fresh temporary SQLite file, removed afterwards.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Workloads to run, in order: `c` (distinct slots, L2 and L0), `b` (one hot slot),
+    /// `e` (availability).
+    #[arg(long, default_value = "c,b,e")]
+    workloads: String,
+    /// Requests in flight at once (C and E).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Bookings per level of workload C.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// Requests released together at one slot (workload B).
+    #[arg(long, default_value_t = 1000)]
+    hot_requests: usize,
+    /// Requests per query of workload E.
+    #[arg(long, default_value_t = 500)]
+    read_requests: usize,
+    /// Days of slots to generate, from two days ahead.
+    #[arg(long, default_value_t = 14)]
+    days: u32,
+    /// Residents to insert (the target in BENCHMARK.md is 100,000).
+    #[arg(long, default_value_t = 2000)]
+    residents: usize,
+    /// Database pool size (default: 8 for SQLite, the concurrency within 4–64 for PostgreSQL).
+    #[arg(long)]
+    db_connections: Option<u32>,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "bench-results/latest.json")]
+    out: PathBuf,
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -93,6 +134,33 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
+        Command::Bench(args) => {
+            let (database_url, remove_after) = match args.database_url {
+                Some(url) => (url, false),
+                None => (yoyaku::bench::temp_sqlite_url(), true),
+            };
+            let options = yoyaku::bench::BenchOptions {
+                reset: true,
+                workloads: yoyaku::bench::parse_workloads(&args.workloads)?,
+                concurrency: args.concurrency,
+                requests: args.requests,
+                hot_requests: args.hot_requests,
+                read_requests: args.read_requests,
+                days: args.days,
+                residents: args.residents,
+                db_connections: args.db_connections,
+                sqlite_synchronous: settings.sqlite_synchronous,
+                out: Some(args.out),
+                remove_after,
+                ..yoyaku::bench::BenchOptions::new(database_url)
+            };
+            let report = yoyaku::bench::run(options).await?;
+            anyhow::ensure!(
+                report.violations == 0,
+                "{} invariant violations",
+                report.violations
+            );
+        }
         Command::Serve => {
             Application::build(settings)
                 .await?

@@ -4,6 +4,7 @@
 mod auth;
 mod availability;
 mod bad_input;
+mod bench;
 mod bookings;
 mod catalogue;
 mod fixtures;
