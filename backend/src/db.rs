@@ -40,16 +40,21 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-fn create_sqlite_folder(url: &str) -> Result<(), DbErr> {
+/// The file path of a `sqlite://` URL; `None` for an in-memory database or an empty path.
+pub fn sqlite_path(url: &str) -> Option<&str> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')
         .next()
         .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+fn create_sqlite_folder(url: &str) -> Result<(), DbErr> {
+    let Some(path) = sqlite_path(url) else {
         return Ok(());
-    }
+    };
     if let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {

@@ -306,3 +306,45 @@ async fn residents_cannot_see_or_decide_the_queue() {
     assert_eq!(status, 401);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, 0);
 }
+
+#[tokio::test]
+async fn an_approval_and_a_rejection_sent_together_cannot_both_apply() {
+    let app = spawn_app().await;
+    let applicant = verified_applicant(&app, "race@example.jp").await;
+    let staff = app.login("staff@demo.yoyaku.jp").await;
+    let manager = app.login("manager@demo.yoyaku.jp").await;
+    let (approve_path, reject_path) = (
+        format!("/api/v1/admin/registrations/{applicant}/approve"),
+        format!("/api/v1/admin/registrations/{applicant}/reject"),
+    );
+    let (staff_token, manager_token) = (
+        staff["access_token"].as_str().unwrap(),
+        manager["access_token"].as_str().unwrap(),
+    );
+    let (empty, reason) = (json!({}), json!({"reason": "書類の住所が読み取れません"}));
+    let (approve, reject) = futures::join!(
+        app.post_as(staff_token, &approve_path, None, &empty),
+        app.post_as(manager_token, &reject_path, None, &reason),
+    );
+    let outcomes = [approve.0.as_u16(), reject.0.as_u16()];
+    assert_eq!(
+        outcomes.iter().filter(|s| **s == 409).count(),
+        1,
+        "{outcomes:?}"
+    );
+    let decided = app
+        .count(&format!("SELECT COUNT(*) FROM audit_log WHERE subject_id = {applicant} AND action LIKE 'registration.%' AND action <> 'registration.view_queue'"))
+        .await;
+    assert_eq!(decided, 1);
+    let card = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM users WHERE id = {applicant} AND card_number IS NOT NULL"
+        ))
+        .await;
+    let approved = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM users WHERE id = {applicant} AND registration_state = 'approved'"
+        ))
+        .await;
+    assert_eq!(card, approved, "a card number exactly when approved");
+}

@@ -150,15 +150,9 @@ fn split_database(url: &str) -> anyhow::Result<(String, String)> {
 
 /// Remove a SQLite database file and its WAL companions.
 pub fn remove_sqlite_files(url: &str) {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    let Some(path) = crate::db::sqlite_path(url) else {
         return;
-    }
+    };
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{path}{suffix}"));
     }

@@ -108,48 +108,23 @@ async fn try_approve(
     valid_until: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<ApprovalResponse, ReviewError> {
-    let txn = begin_write(db).await?;
-    let person = pending_person(&txn, user_id).await?;
-    let changed = user::Entity::update_many()
-        .col_expr(
-            user::Column::RegistrationState,
-            Expr::value(RegistrationState::Approved.code()),
-        )
-        .col_expr(user::Column::CardNumber, Expr::value(number))
-        .col_expr(
-            user::Column::RegistrationValidUntil,
-            Expr::value(valid_until),
-        )
-        .col_expr(
-            user::Column::ReviewNote,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(user::Column::Id.eq(user_id))
-        .filter(user::Column::RegistrationState.eq(RegistrationState::PendingReview.code()))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if changed != 1 {
-        return Err(ReviewError::NotPending("changed meanwhile".into()));
-    }
-    audit::record(
-        &txn,
-        actor.0,
-        "registration.approve",
-        ("user", Some(i64::from(user_id))),
-        json!({"card_number": number}),
+    let decision = Decision {
+        to: RegistrationState::Approved,
+        card_number: Some(number.to_owned()),
+        valid_until: Some(valid_until),
+        note: None,
+        action: "registration.approve",
+        detail: json!({"card_number": number}),
+    };
+    decide(
+        db,
+        actor,
+        user_id,
+        decision,
+        |person| mail::registration_approved(&person.locale, number, valid_until),
         now,
     )
     .await?;
-    mail::enqueue(
-        &txn,
-        &person.email,
-        &person.locale,
-        mail::registration_approved(&person.locale, number, valid_until),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
     Ok(ApprovalResponse {
         user_id,
         card_number: number.to_owned(),
@@ -170,34 +145,79 @@ pub async fn reject(
     if !(5..=500).contains(&reason.chars().count()) {
         return Err(ReviewError::ReasonRequired);
     }
+    let decision = Decision {
+        to: RegistrationState::Rejected,
+        card_number: None,
+        valid_until: None,
+        note: Some(reason.to_owned()),
+        action: "registration.reject",
+        detail: json!({"reason": reason}),
+    };
+    decide(
+        db,
+        actor,
+        user_id,
+        decision,
+        |person| mail::registration_rejected(&person.locale, reason),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A decision on a registration waiting for review.
+struct Decision {
+    to: RegistrationState,
+    card_number: Option<String>,
+    valid_until: Option<NaiveDate>,
+    note: Option<String>,
+    action: &'static str,
+    detail: serde_json::Value,
+}
+
+/// Apply a decision in one transaction: only if the registration is still waiting for review
+/// (so an approval and a rejection racing each other cannot both apply), audited, and mailed.
+async fn decide(
+    db: &DatabaseConnection,
+    actor: (i32, Role),
+    user_id: i32,
+    decision: Decision,
+    mail_for: impl FnOnce(&user::Model) -> mail::Mail,
+    now: DateTime<Utc>,
+) -> Result<(), ReviewError> {
     let txn = begin_write(db).await?;
     let person = pending_person(&txn, user_id).await?;
-    user::Entity::update_many()
+    let changed = user::Entity::update_many()
         .col_expr(
             user::Column::RegistrationState,
-            Expr::value(RegistrationState::Rejected.code()),
+            Expr::value(decision.to.code()),
         )
-        .col_expr(user::Column::ReviewNote, Expr::value(reason))
+        .col_expr(user::Column::CardNumber, Expr::value(decision.card_number))
+        .col_expr(
+            user::Column::RegistrationValidUntil,
+            Expr::value(decision.valid_until),
+        )
+        .col_expr(user::Column::ReviewNote, Expr::value(decision.note))
         .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::RegistrationState.eq(RegistrationState::PendingReview.code()))
         .exec(&txn)
-        .await?;
+        .await?
+        .rows_affected;
+    if changed != 1 {
+        return Err(ReviewError::NotPending(
+            "decided by someone else just now".into(),
+        ));
+    }
     audit::record(
         &txn,
         actor.0,
-        "registration.reject",
+        decision.action,
         ("user", Some(i64::from(user_id))),
-        json!({"reason": reason}),
+        decision.detail,
         now,
     )
     .await?;
-    mail::enqueue(
-        &txn,
-        &person.email,
-        &person.locale,
-        mail::registration_rejected(&person.locale, reason),
-        now,
-    )
-    .await?;
+    mail::enqueue(&txn, &person.email, &person.locale, mail_for(&person), now).await?;
     txn.commit().await?;
     Ok(())
 }
