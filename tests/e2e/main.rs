@@ -2,6 +2,7 @@
 //! with `TEST_DATABASE_URL` (see README).
 
 mod auth;
+mod authorization;
 mod availability;
 mod bad_input;
 mod bench;
