@@ -143,25 +143,14 @@ pub async fn create_booking(
 ) -> Result<(BookingResponse, bool), BookingError> {
     check_request(request, key, rules)?;
     let hash = request_hash(request);
-    match try_create(db, rules, user_id, key, &hash, request, now).await {
-        // A concurrent request with the same key committed first: answer with its result.
-        Err(BookingError::Db(error)) if is_unique_violation(&error) => {
-            replay(db, user_id, key, &hash).await
-        }
-        other => other,
-    }
+    try_create(db, rules, user_id, key, &hash, request, now).await
 }
 
-async fn replay(
-    db: &DatabaseConnection,
-    user_id: i32,
-    key: &str,
+/// The first answer to a key, if this request is the same as the one that got it.
+fn replay(
+    stored: idempotency_key::Model,
     hash: &str,
 ) -> Result<(BookingResponse, bool), BookingError> {
-    let stored = idempotency_key::Entity::find_by_id((user_id, key.to_owned()))
-        .one(db)
-        .await?
-        .ok_or(BookingError::SlotTaken)?;
     if stored.request_hash != hash {
         return Err(BookingError::IdempotencyKeyReused);
     }
@@ -201,12 +190,9 @@ async fn try_create(
         .one(&txn)
         .await?
     {
-        drop(txn);
-        return if stored.request_hash == hash {
-            replay(db, user_id, key, hash).await
-        } else {
-            Err(BookingError::IdempotencyKeyReused)
-        };
+        // Requests with one key are serial (the person's row is locked above), so a stored key
+        // means an earlier request with it has committed.
+        return replay(stored, hash);
     }
     // Record the key in this transaction; it is kept only if the booking is made.
     idempotency_key::Entity::insert(idempotency_key::ActiveModel {
@@ -516,6 +502,32 @@ pub async fn list_bookings(
         .order_by_desc(booking::Column::StartsAt)
         .all(db)
         .await?;
+    describe(db, bookings).await
+}
+
+/// One of the person's bookings (another person's is "not found": ids do not leak).
+pub async fn get_booking(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    id: i64,
+) -> Result<BookingResponse, BookingError> {
+    let b = booking::Entity::find_by_id(id)
+        .filter(booking::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or(BookingError::NotFound)?;
+    describe(db, vec![b])
+        .await?
+        .pop()
+        .ok_or(BookingError::NotFound)
+}
+
+/// Bookings as the API shows them: with their slot ids (one query for all) and the quote they
+/// were booked at.
+async fn describe(
+    db: &impl ConnectionTrait,
+    bookings: Vec<booking::Model>,
+) -> Result<Vec<BookingResponse>, BookingError> {
     let ids: Vec<i64> = bookings.iter().map(|b| b.id).collect();
     let mut slots_of: HashMap<i64, Vec<i64>> = HashMap::new();
     for row in booking_slot::Entity::find()
@@ -537,29 +549,6 @@ pub async fn list_bookings(
             to_response(b, slot_ids, quote)
         })
         .collect())
-}
-
-/// One of the person's bookings (another person's is "not found": ids do not leak).
-pub async fn get_booking(
-    db: &impl ConnectionTrait,
-    user_id: i32,
-    id: i64,
-) -> Result<BookingResponse, BookingError> {
-    let b = booking::Entity::find_by_id(id)
-        .filter(booking::Column::UserId.eq(user_id))
-        .one(db)
-        .await?
-        .ok_or(BookingError::NotFound)?;
-    let mut slot_ids: Vec<i64> = booking_slot::Entity::find()
-        .filter(booking_slot::Column::BookingId.eq(id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.slot_id)
-        .collect();
-    slot_ids.sort_unstable();
-    let quote = serde_json::from_value(b.quote.clone()).unwrap_or_else(|_| empty_quote());
-    Ok(to_response(b, slot_ids, quote))
 }
 
 /// The resident cancels their booking: refund per the tier table, slots released at once.
