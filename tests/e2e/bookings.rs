@@ -54,6 +54,13 @@ async fn bookable_day(app: &TestApp, facility: i32) -> NaiveDate {
     }
 }
 
+/// The main gym (whole), a bookable day, and the gym's slot ids that day.
+async fn main_gym_on_a_bookable_day(app: &TestApp) -> (i64, NaiveDate, Vec<i64>) {
+    let (facility, gym, _, _) = main_gym(app).await;
+    let day = bookable_day(app, facility).await;
+    (gym, day, slot_ids(app, gym, day).await)
+}
+
 /// The ids of a room's slots on a day, in time order.
 async fn slot_ids(app: &TestApp, room: i64, day: NaiveDate) -> Vec<i64> {
     let (_, body) = app
@@ -85,9 +92,7 @@ async fn slot_state(app: &TestApp, room: i64, day: NaiveDate, slot: i64) -> Stri
 #[tokio::test]
 async fn a_resident_books_two_consecutive_slots_and_they_show_as_held() {
     let app = spawn_app().await;
-    let (facility, gym, _, _) = main_gym(&app).await;
-    let day = bookable_day(&app, facility).await;
-    let ids = slot_ids(&app, gym, day).await;
+    let (gym, day, ids) = main_gym_on_a_bookable_day(&app).await;
     let (_, token) = app.new_resident("resident").await;
     let (status, booking) = app.book(&token, gym, &[ids[1], ids[0]]).await;
     assert_eq!(status, 201, "{booking}");
@@ -132,9 +137,7 @@ async fn a_resident_books_two_consecutive_slots_and_they_show_as_held() {
 #[tokio::test]
 async fn a_non_resident_pays_the_non_resident_rate() {
     let app = spawn_app().await;
-    let (facility, gym, _, _) = main_gym(&app).await;
-    let day = bookable_day(&app, facility).await;
-    let ids = slot_ids(&app, gym, day).await;
+    let (gym, _, ids) = main_gym_on_a_bookable_day(&app).await;
     let (_, token) = app.new_resident("non_resident").await;
     let (status, booking) = app.book(&token, gym, &[ids[0]]).await;
     assert_eq!(status, 201, "{booking}");
@@ -219,9 +222,7 @@ async fn a_booked_half_blocks_the_whole_and_a_booked_whole_blocks_both_halves() 
 #[tokio::test]
 async fn the_same_idempotency_key_and_body_return_the_first_booking() {
     let app = spawn_app().await;
-    let (facility, gym, _, _) = main_gym(&app).await;
-    let day = bookable_day(&app, facility).await;
-    let ids = slot_ids(&app, gym, day).await;
+    let (gym, _, ids) = main_gym_on_a_bookable_day(&app).await;
     let (_, token) = app.new_resident("resident").await;
     let body = json!({"room_id": gym, "slot_ids": [ids[3]], "purpose": "練習", "attendees": 10});
     let (first_status, first_headers, first) = app
@@ -285,9 +286,7 @@ async fn a_persons_monthly_limit_holds_under_concurrent_requests() {
         })
         .await,
     );
-    let (facility, gym, _, _) = main_gym(&app).await;
-    let day = bookable_day(&app, facility).await;
-    let ids = slot_ids(&app, gym, day).await;
+    let (gym, _, ids) = main_gym_on_a_bookable_day(&app).await;
     let (_, token) = app.new_resident("resident").await;
     let barrier = Arc::new(Barrier::new(5));
     let tasks: Vec<_> = ids[..5]
@@ -320,9 +319,7 @@ async fn a_persons_monthly_limit_holds_under_concurrent_requests() {
 #[tokio::test]
 async fn an_unpaid_booking_expires_after_its_deadline_and_frees_its_slots() {
     let app = spawn_app().await;
-    let (facility, gym, _, _) = main_gym(&app).await;
-    let day = bookable_day(&app, facility).await;
-    let ids = slot_ids(&app, gym, day).await;
+    let (gym, day, ids) = main_gym_on_a_bookable_day(&app).await;
     let (_, token) = app.new_resident("resident").await;
     let (_, booking) = app.book(&token, gym, &[ids[0]]).await;
     let pay_by = chrono::DateTime::parse_from_rfc3339(booking["pay_by"].as_str().unwrap())
@@ -365,9 +362,7 @@ async fn an_unpaid_booking_expires_after_its_deadline_and_frees_its_slots() {
 #[tokio::test]
 async fn cancelling_frees_the_slots_and_reports_the_refund_and_cannot_happen_twice() {
     let app = spawn_app().await;
-    let (facility, gym, _, _) = main_gym(&app).await;
-    let day = bookable_day(&app, facility).await;
-    let ids = slot_ids(&app, gym, day).await;
+    let (gym, day, ids) = main_gym_on_a_bookable_day(&app).await;
     let (_, token) = app.new_resident("resident").await;
     let (_, booking) = app.book(&token, gym, &[ids[0], ids[1]]).await;
     let path = format!("/api/v1/bookings/{}/cancel", booking["id"]);
@@ -385,9 +380,7 @@ async fn cancelling_frees_the_slots_and_reports_the_refund_and_cannot_happen_twi
 #[tokio::test]
 async fn other_peoples_bookings_are_not_found_and_mine_are_listed() {
     let app = spawn_app().await;
-    let (facility, gym, _, _) = main_gym(&app).await;
-    let day = bookable_day(&app, facility).await;
-    let ids = slot_ids(&app, gym, day).await;
+    let (gym, _, ids) = main_gym_on_a_bookable_day(&app).await;
     let (_, mine) = app.new_resident("resident").await;
     let (_, theirs) = app.new_resident("resident").await;
     let (_, booking) = app.book(&mine, gym, &[ids[0]]).await;
@@ -535,9 +528,7 @@ async fn a_room_for_groups_only_cannot_be_booked_by_a_person() {
 #[tokio::test]
 async fn the_quote_before_booking_is_the_price_booked_and_writes_nothing() {
     let app = spawn_app().await;
-    let (facility, gym, _, _) = main_gym(&app).await;
-    let day = bookable_day(&app, facility).await;
-    let ids = slot_ids(&app, gym, day).await;
+    let (gym, _, ids) = main_gym_on_a_bookable_day(&app).await;
     let (_, token) = app.new_resident("non_resident").await;
     // 15:00 (day band) and 17:00 (night band), with the scoreboard rented.
     let body = json!({
