@@ -1,9 +1,9 @@
 //! Booking, listing, cancelling and expiring: the heart of Yoyaku.
 //!
-//! A booking is written in one write transaction: the idempotency record first (a concurrent
-//! retry with the same key waits on its primary key), the person's row locked (PostgreSQL) so
-//! their limits are counted without a race, the rules checked, then the booking, its slots and
-//! its claims. The claims' primary key (unit, slot start) is the database rule that makes double
+//! A booking is written in one write transaction: the person's row locked first (PostgreSQL; on
+//! SQLite write transactions are serial), so their limits are counted without a race and a retry
+//! with the same key waits for the first; then the idempotency record, the rules, and the
+//! booking, its slots and its claims. The claims' primary key (unit, slot start) is the database rule that makes double
 //! booking impossible; a violation rolls everything back and answers `slot_taken`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
