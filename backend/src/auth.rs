@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use sea_orm::sea_query::OnConflict;
@@ -49,6 +50,8 @@ pub struct AccessClaims {
 pub struct SessionKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Derived from the session secret; keys the CSRF tokens of browser sessions.
+    csrf_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SessionKeys {
@@ -69,10 +72,38 @@ pub enum TokenError {
 impl SessionKeys {
     /// Keys from a secret of at least 32 bytes.
     pub fn from_secret(secret: &[u8]) -> SessionKeys {
+        // A separate key for CSRF tokens, so that a CSRF token can never be mistaken for (or
+        // help forge) anything the session key signs.
+        let csrf_key = Sha256::new()
+            .chain_update(b"yoyaku-csrf\0")
+            .chain_update(secret)
+            .finalize()
+            .into();
         SessionKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            csrf_key,
         }
+    }
+
+    /// The CSRF token for a browser whose CSRF cookie holds `seed`: HMAC-SHA256, base64url.
+    pub fn csrf_token(&self, seed: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.csrf_mac(seed).finalize().into_bytes())
+    }
+
+    /// Whether `token` is the CSRF token for `seed` (compared in constant time).
+    pub fn verify_csrf(&self, seed: &str, token: &str) -> bool {
+        match URL_SAFE_NO_PAD.decode(token.trim()) {
+            Ok(bytes) => self.csrf_mac(seed).verify_slice(&bytes).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    fn csrf_mac(&self, seed: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.csrf_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(seed.as_bytes());
+        mac
     }
 
     /// The configured secret, or in demo mode the one kept in the database (made on first run).
@@ -249,6 +280,17 @@ mod tests {
         let claims = keys.verify_access(&token).expect("valid");
         assert_eq!(claims.sub, "42");
         assert_eq!(claims.role, Role::Staff);
+    }
+
+    #[test]
+    fn a_csrf_token_matches_only_its_seed_and_key() {
+        let keys = SessionKeys::from_secret(&[7u8; 32]);
+        let token = keys.csrf_token("seed-a");
+        assert!(keys.verify_csrf("seed-a", &token));
+        assert!(!keys.verify_csrf("seed-b", &token));
+        assert!(!SessionKeys::from_secret(&[8u8; 32]).verify_csrf("seed-a", &token));
+        assert!(!keys.verify_csrf("seed-a", ""));
+        assert!(!keys.verify_csrf("seed-a", "not base64 !"));
     }
 
     #[test]

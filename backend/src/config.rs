@@ -36,14 +36,29 @@ pub struct Settings {
     pub run_jobs: bool,
     /// The address residents reach the service at, for links in mail and payment redirects.
     pub public_url: Option<String>,
+    /// The folder for uploaded identity documents (`YOYAKU_DOCUMENT_DIR`). It must not be inside
+    /// anything a web server serves. Unset: `documents` beside the SQLite file, or
+    /// `data/documents` for PostgreSQL.
+    pub document_dir: Option<PathBuf>,
+    /// The largest identity document accepted, in bytes (default 10 MiB).
+    pub document_max_bytes: u64,
+    /// How many identity documents one person may upload in all.
+    pub documents_per_person: u32,
     #[serde(skip_serializing)]
     pub stripe_secret_key: Option<SecretString>,
     #[serde(skip_serializing)]
     pub stripe_webhook_secret: Option<SecretString>,
     /// Another base URL for Stripe's API (a local stub in tests).
     pub stripe_api_base: Option<String>,
+    /// Where mail is sent: `smtp://host:port` (plain), `smtp://host?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host` (TLS). Unset: mail stays in the outbox, readable with
+    /// `yoyaku outbox`. A secret, because it can carry the relay's password.
     #[serde(skip_serializing)]
     pub smtp_url: Option<SecretString>,
+    /// The From of every mail (`YOYAKU_MAIL_FROM`), e.g. `Yoyaku <noreply@city.example.jp>`.
+    pub mail_from: String,
+    /// Delivery attempts per mail before it is given up and kept as failed.
+    pub mail_max_attempts: u32,
     /// The demo accounts' password (demo mode only); `yoyaku-demo` when unset.
     #[serde(skip_serializing)]
     pub demo_password: Option<SecretString>,
@@ -58,6 +73,8 @@ pub struct Settings {
     /// Booking windows, payment deadline, refund tiers and per-person limits (`[booking]` in the
     /// config file); the defaults are the demo city's.
     pub booking: crate::domain::booking::BookingRules,
+    /// When renewal opens, the grace period after expiry and the reminder days (`[renewal]`).
+    pub renewal: crate::domain::renewal::RenewalRules,
 }
 
 /// SQLite durability setting; see [`Settings::sqlite_synchronous`].
@@ -120,17 +137,23 @@ impl Default for Settings {
             sqlite_synchronous: SqliteSynchronous::Full,
             log_format: LogFormat::Pretty,
             public_url: None,
+            document_dir: None,
+            document_max_bytes: 10 * 1024 * 1024,
+            documents_per_person: 10,
             slot_window_days: 183,
             run_jobs: true,
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_api_base: None,
             smtp_url: None,
+            mail_from: "Yoyaku <noreply@yoyaku.example>".into(),
+            mail_max_attempts: 8,
             demo_password: None,
             session_secret: None,
             login_attempts_per_account: 5,
             login_attempts_per_address: 30,
             booking: crate::domain::booking::BookingRules::default(),
+            renewal: crate::domain::renewal::RenewalRules::default(),
         }
     }
 }
@@ -179,6 +202,21 @@ impl Settings {
         self.demo.unwrap_or_else(|| self.is_sqlite())
     }
 
+    /// The folder uploaded identity documents are kept in (see [`Settings::document_dir`]).
+    pub fn documents_path(&self) -> PathBuf {
+        if let Some(dir) = &self.document_dir {
+            return dir.clone();
+        }
+        let beside_database = crate::db::sqlite_path(&self.database_url)
+            .filter(|_| self.is_sqlite())
+            .and_then(|file| {
+                std::path::Path::new(file)
+                    .parent()
+                    .map(|p| p.join("documents"))
+            });
+        beside_database.unwrap_or_else(|| PathBuf::from("data/documents"))
+    }
+
     /// The base URL links point at.
     pub fn public_base_url(&self) -> String {
         self.public_url
@@ -201,6 +239,21 @@ mod tests {
         assert!(!s.demo_enabled());
         s.demo = Some(true);
         assert!(s.demo_enabled());
+    }
+
+    #[test]
+    fn documents_are_kept_beside_the_sqlite_file_unless_a_folder_is_set() {
+        let mut s = Settings::default();
+        assert_eq!(s.documents_path(), PathBuf::from("data/documents"));
+        s.database_url = "sqlite:///var/lib/yoyaku/yoyaku.db?mode=rwc".into();
+        assert_eq!(
+            s.documents_path(),
+            PathBuf::from("/var/lib/yoyaku/documents")
+        );
+        s.database_url = "postgres://localhost/yoyaku".into();
+        assert_eq!(s.documents_path(), PathBuf::from("data/documents"));
+        s.document_dir = Some(PathBuf::from("/srv/private/documents"));
+        assert_eq!(s.documents_path(), PathBuf::from("/srv/private/documents"));
     }
 
     #[test]

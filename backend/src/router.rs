@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::http::{HeaderName, Request};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower::{BoxError, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -19,9 +20,12 @@ use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::http::account;
+use crate::http::documents;
 use crate::http::error::{AppError, codes, method_not_allowed, route_not_found};
 use crate::http::{
-    auth, availability, bookings, facilities, health, openapi::ApiDoc, registration, review, web,
+    auth, availability, bookings, facilities, groups, health, openapi::ApiDoc, registration,
+    review, web, web_session,
 };
 use crate::state::AppState;
 
@@ -62,12 +66,51 @@ pub fn build(state: AppState) -> Router {
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
         .route(
+            "/me/documents",
+            post(documents::upload_document)
+                .get(documents::list_my_documents)
+                // The file limit plus the form's framing; the handler enforces the exact limit.
+                .layer(DefaultBodyLimit::max(
+                    usize::try_from(state.settings.document_max_bytes)
+                        .unwrap_or(usize::MAX)
+                        .saturating_add(documents::FORM_OVERHEAD_BYTES),
+                )),
+        )
+        .route(
+            "/admin/registrations/{id}/documents",
+            get(documents::list_registration_documents),
+        )
+        .route(
+            "/admin/registrations/{id}/documents/{doc_id}",
+            get(documents::get_registration_document),
+        )
+        .route("/me/registration/renew", post(account::renew_registration))
+        .route("/me/export", get(account::export_my_data))
+        .route("/me/delete", post(account::delete_my_account))
+        .route(
             "/bookings",
             post(bookings::create_booking).get(bookings::list_bookings),
         )
         .route("/bookings/quote", post(bookings::quote_booking))
         .route("/bookings/{id}", get(bookings::get_booking))
         .route("/bookings/{id}/cancel", post(bookings::cancel_booking))
+        .route(
+            "/groups",
+            post(groups::create_group).get(groups::list_groups),
+        )
+        .route("/groups/{id}", get(groups::get_group))
+        .route("/groups/{id}/members", post(groups::add_member))
+        .route(
+            "/groups/{id}/members/{user_id}",
+            delete(groups::remove_member),
+        )
+        .route("/groups/{id}/leave", post(groups::leave_group))
+        .route("/groups/{id}/register", post(groups::register_group))
+        .route("/groups/{id}/dissolve", post(groups::dissolve_group))
+        .route(
+            "/admin/groups/{id}/fee-reduction",
+            post(groups::set_fee_reduction),
+        )
         .route("/wards", get(facilities::list_wards))
         .route("/facilities", get(facilities::list_facilities))
         .route("/facilities/{id}", get(facilities::get_facility))
@@ -81,12 +124,19 @@ pub fn build(state: AppState) -> Router {
 
     Router::new()
         .route("/", get(web::home))
+        .route("/login", get(web::sign_in_form).post(web::sign_in))
+        .route("/logout", post(web::sign_out))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Browser sessions: refresh an expired access cookie before any handler looks at it.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web_session::refresh_from_cookies,
+        ))
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("handler panicked")).into_response_owned()

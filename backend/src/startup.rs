@@ -18,6 +18,8 @@ use crate::{db, router};
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// The SMTP sender, when `smtp_url` is set.
+    mail_delivery: Option<crate::jobs::mail_delivery::MailDelivery>,
 }
 
 /// The demo accounts' password unless `YOYAKU_DEMO_PASSWORD` sets another.
@@ -49,6 +51,9 @@ impl Application {
                 "demo mode is on: demo accounts with a published password may exist; set YOYAKU_DEMO=0 for a real city"
             );
         }
+        // A bad smtp_url or mail_from stops start-up rather than leaving mail silently unsent.
+        let mail_delivery = crate::jobs::mail_delivery::MailDelivery::from_settings(&settings)
+            .context("mail settings")?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
@@ -65,6 +70,10 @@ impl Application {
         booking_rules
             .validate()
             .context("booking rules in the configuration")?;
+        settings
+            .renewal
+            .validate()
+            .context("renewal rules in the configuration")?;
         let state = AppState {
             db,
             settings: Arc::new(settings),
@@ -72,7 +81,11 @@ impl Application {
             login_throttle,
             booking_rules: Arc::new(booking_rules),
         };
-        Ok(Application { listener, state })
+        Ok(Application {
+            listener,
+            state,
+            mail_delivery,
+        })
     }
 
     /// The port actually bound (useful when the settings asked for port 0).
@@ -106,6 +119,18 @@ impl Application {
                 self.state.settings.slot_window_days,
             ));
             tokio::spawn(crate::jobs::payment_deadlines::run(self.state.db.clone()));
+            match self.mail_delivery {
+                Some(delivery) => {
+                    tokio::spawn(delivery.run(self.state.db.clone()));
+                }
+                None => tracing::info!(
+                    "smtp_url is not set: mail stays in the outbox (`yoyaku outbox list`)"
+                ),
+            }
+            tokio::spawn(crate::jobs::registration_reminders::run(
+                self.state.db.clone(),
+                self.state.settings.clone(),
+            ));
         }
         tracing::info!(listen = %address, "yoyaku is serving");
         let app = router::build(self.state.clone());

@@ -10,6 +10,11 @@ mod m20261123_000002_sessions;
 mod m20261123_000003_bookings;
 mod m20261123_000004_registration;
 mod m20261123_000005_review_and_audit;
+mod m20261123_000006_groups;
+/// Public for its `DOCUMENT_KINDS` and `DOCUMENT_CONTENT_TYPES` (the domain's consistency test).
+pub mod m20261123_000007_identity_documents;
+mod m20261123_000008_mail_delivery;
+mod m20261123_000009_account_lifecycle;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -23,6 +28,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_bookings::Migration),
             Box::new(m20261123_000004_registration::Migration),
             Box::new(m20261123_000005_review_and_audit::Migration),
+            Box::new(m20261123_000006_groups::Migration),
+            Box::new(m20261123_000007_identity_documents::Migration),
+            Box::new(m20261123_000008_mail_delivery::Migration),
+            Box::new(m20261123_000009_account_lifecycle::Migration),
         ]
     }
 }
@@ -38,3 +47,5 @@ pub const BOOKING_STATES_FOR_CODE: &[&str] = m20261123_000003_bookings::BOOKING_
 /// Registration states allowed by the database, for the domain's consistency test.
 pub const REGISTRATION_STATES_FOR_CODE: &[&str] =
     m20261123_000004_registration::REGISTRATION_STATES;
+/// Group states allowed by the database, for the domain's consistency test.
+pub const GROUP_STATES_FOR_CODE: &[&str] = m20261123_000006_groups::GROUP_STATES;

@@ -67,6 +67,102 @@ async fn each_protected_route_answers_each_role_as_designed() {
             Some(json!({"reason": "確認できませんでした"})),
             [401, 403, 404, 404, 404],
         ),
+        (
+            "GET",
+            "/api/v1/me/documents",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        // Every demo account is approved: there is no registration waiting for a document.
+        (
+            "POST",
+            "/api/v1/me/documents",
+            Some(json!({})),
+            [401, 409, 409, 409, 409],
+        ),
+        (
+            "GET",
+            "/api/v1/admin/registrations/999999/documents",
+            None,
+            [401, 403, 404, 404, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/admin/registrations/999999/documents/1",
+            None,
+            [401, 403, 404, 404, 404],
+        ),
+        // The demo resident's registration is years from expiry: renewal is not open yet.
+        (
+            "POST",
+            "/api/v1/me/registration/renew",
+            Some(json!({
+                "postal_code": "231-0017", "address": "横浜市中区港町1-1",
+                "phone": "045-671-2121", "residency": "resident"
+            })),
+            [401, 409, 403, 403, 403],
+        ),
+        ("GET", "/api/v1/me/export", None, [401, 200, 200, 200, 200]),
+        // A wrong password for the resident; staff accounts are not deleted online.
+        (
+            "POST",
+            "/api/v1/me/delete",
+            Some(json!({"password": "not the password"})),
+            [401, 403, 403, 403, 403],
+        ),
+        ("GET", "/api/v1/groups", None, [401, 200, 200, 200, 200]),
+        // Groups are registered by residents; staff accounts are for work.
+        (
+            "POST",
+            "/api/v1/groups",
+            Some(
+                json!({"name": "行列テスト", "name_kana": "ぎょうれつてすと", "activity": "卓球"}),
+            ),
+            [401, 201, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/groups/999999",
+            None,
+            [401, 404, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/groups/999999/members",
+            Some(json!({"card_number": "9000000019", "date_of_birth": "1975-06-12"})),
+            [401, 404, 404, 404, 404],
+        ),
+        (
+            "DELETE",
+            "/api/v1/groups/999999/members/1",
+            None,
+            [401, 404, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/groups/999999/leave",
+            Some(json!({})),
+            [401, 404, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/groups/999999/register",
+            Some(json!({})),
+            [401, 404, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/groups/999999/dissolve",
+            Some(json!({})),
+            [401, 404, 404, 404, 404],
+        ),
+        // Fee reductions are the city's: admins only.
+        (
+            "POST",
+            "/api/v1/admin/groups/999999/fee-reduction",
+            Some(json!({"code": null})),
+            [401, 403, 403, 403, 404],
+        ),
     ];
     let mut wrong = Vec::new();
     for (method, path, body, expected) in &matrix {
@@ -74,6 +170,7 @@ async fn each_protected_route_answers_each_role_as_designed() {
             let url = format!("{}{path}", app.address);
             let mut request = match *method {
                 "GET" => app.client.get(&url),
+                "DELETE" => app.client.delete(&url),
                 _ => app.client.post(&url),
             };
             if let Some(token) = token {

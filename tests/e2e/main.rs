@@ -1,6 +1,7 @@
 //! End-to-end tests over real HTTP, one test binary. Run on SQLite by default and on PostgreSQL
 //! with `TEST_DATABASE_URL` (see README).
 
+mod account_lifecycle;
 mod auth;
 mod authorization;
 mod availability;
@@ -8,8 +9,12 @@ mod bad_input;
 mod bench;
 mod bookings;
 mod catalogue;
+mod documents;
 mod fixtures;
+mod groups;
+mod mail;
 mod migrations;
 mod operations;
 mod registration;
 mod slots;
+mod web_session;

@@ -7,6 +7,8 @@
 //! `CREATE DATABASE … TEMPLATE` of it, dropped again when the test ends. SQLite does the same with
 //! a template file copied per test. Tests never sleep: the listener is bound before serving.
 
+pub mod smtp;
+
 use std::path::PathBuf;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};

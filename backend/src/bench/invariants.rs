@@ -1,10 +1,12 @@
 //! The invariants checked in the database after every run: no (unit, start) held twice, bookings
-//! and claims consistent both ways, and the run's successes equal to the active bookings it
-//! created, one for one.
+//! and claims consistent both ways, the run's successes equal to the active bookings it created,
+//! one for one, and (workload A) a retried Idempotency-Key never creates a second booking.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Statement,
+};
 use serde::Serialize;
 
 /// The states that hold slots (`BookingState::ACTIVE`), as an SQL list.
@@ -33,6 +35,9 @@ pub struct Invariants {
     pub active_bookings_created: usize,
     /// Successes and created active bookings are the same bookings, one for one.
     pub successes_match: bool,
+    /// Requests sent twice with one Idempotency-Key (workload A), when the run had any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency: Option<IdempotencyCheck>,
 }
 
 impl Invariants {
@@ -48,7 +53,115 @@ impl Invariants {
         .filter(|n| **n != 0)
         .count()
             + usize::from(!self.successes_match)
+            + self
+                .idempotency
+                .as_ref()
+                .map_or(0, IdempotencyCheck::violations)
     }
+}
+
+/// One request sent twice with the same Idempotency-Key and body: what each send answered.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    pub user_id: i32,
+    pub key: String,
+    /// Status and booking id of the first send and of the second.
+    pub first: (u16, Option<i64>),
+    pub second: (u16, Option<i64>),
+}
+
+/// "A retried Idempotency-Key never creates a second booking", checked from both ends.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IdempotencyCheck {
+    /// Keys sent twice.
+    pub replayed_keys: usize,
+    /// Of those, keys whose first send was a 201.
+    pub replayed_after_201: usize,
+    /// Pairs whose two answers differ: a 201 answered by anything but a 201 with the same
+    /// booking, or a refusal answered by a 201. Must be 0.
+    pub answers_differ: usize,
+    /// Stored keys (a 201's) whose recorded booking is not the one both sends answered. Must be 0.
+    pub stored_key_mismatch: usize,
+    /// Bookings the replaying residents hold from this run beyond the distinct bookings their
+    /// 201s named (a replay that booked again would show here). Must be 0.
+    pub extra_bookings: usize,
+}
+
+impl IdempotencyCheck {
+    /// How many of these checks failed.
+    pub fn violations(&self) -> usize {
+        [
+            self.answers_differ,
+            self.stored_key_mismatch,
+            self.extra_bookings,
+        ]
+        .iter()
+        .filter(|n| **n != 0)
+        .count()
+    }
+}
+
+/// Check the replayed keys of a run: both answers agree, the stored key names the booking they
+/// named, and no replaying resident holds a booking from the run that no 201 named.
+/// `since` is [`last_booking_id`] before the run; `answered` maps each resident to the booking
+/// ids their 201s named during the run (first sends and replays).
+pub async fn check_replays(
+    db: &DatabaseConnection,
+    since: i64,
+    replays: &[Replay],
+    answered: &HashMap<i32, BTreeSet<i64>>,
+) -> Result<IdempotencyCheck, DbErr> {
+    use crate::entities::{booking, idempotency_key};
+    let mut check = IdempotencyCheck {
+        replayed_keys: replays.len(),
+        ..IdempotencyCheck::default()
+    };
+    for r in replays {
+        let same = match r.first {
+            (201, Some(id)) => r.second == (201, Some(id)),
+            (201, None) => false,
+            _ => r.second.0 != 201,
+        };
+        check.answers_differ += usize::from(!same);
+        check.replayed_after_201 += usize::from(r.first.0 == 201);
+    }
+    let mut users: Vec<i32> = replays.iter().map(|r| r.user_id).collect();
+    users.sort_unstable();
+    users.dedup();
+    // IN lists of a few hundred values stay far below either engine's parameter limit.
+    let mut stored = HashMap::new();
+    let mut held: HashMap<i32, BTreeSet<i64>> = HashMap::new();
+    for chunk in users.chunks(500) {
+        for k in idempotency_key::Entity::find()
+            .filter(idempotency_key::Column::UserId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            let id = k.response.get("id").and_then(serde_json::Value::as_i64);
+            stored.insert((k.user_id, k.key), (k.status_code, id));
+        }
+        for b in booking::Entity::find()
+            .filter(booking::Column::UserId.is_in(chunk.to_vec()))
+            .filter(booking::Column::Id.gt(since))
+            .all(db)
+            .await?
+        {
+            held.entry(b.user_id).or_default().insert(b.id);
+        }
+    }
+    for r in replays {
+        if let (201, Some(id)) = r.first {
+            let recorded = stored.get(&(r.user_id, r.key.clone()));
+            check.stored_key_mismatch += usize::from(recorded != Some(&(201, Some(id))));
+        }
+    }
+    let empty = BTreeSet::new();
+    for user in users {
+        let named = answered.get(&user).unwrap_or(&empty);
+        let holds = held.get(&user).unwrap_or(&empty);
+        check.extra_bookings += holds.difference(named).count();
+    }
+    Ok(check)
 }
 
 async fn scalar(db: &DatabaseConnection, sql: String) -> Result<i64, DbErr> {
@@ -127,5 +240,6 @@ pub async fn check(
         successes: success_ids.len(),
         active_bookings_created: created.len(),
         successes_match: answered.len() == success_ids.len() && answered == created,
+        idempotency: None,
     })
 }

@@ -3,9 +3,12 @@
 pub mod booking;
 pub mod calendar;
 pub mod card;
+pub mod documents;
+pub mod groups;
 pub mod kinds;
 pub mod pricing;
 pub mod registration;
+pub mod renewal;
 pub mod roles;
 pub mod search;
 pub mod slotgen;

@@ -139,34 +139,15 @@ pub fn validate(
         }
         Some(_) => {}
     }
-    let postal_digits: String = input
-        .postal_code
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .collect();
-    let postal_ok = postal_digits.len() == 7
-        && input
-            .postal_code
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '-');
-    if !postal_ok {
-        problem("postal_code", "enter a postal code such as 231-0017".into());
-    }
-    let address = input.address.trim();
-    if address.chars().count() < 5 || address.chars().count() > 200 {
-        problem("address", "enter your address (5–200 characters)".into());
-    }
-    let phone: String = input.phone.chars().filter(|c| c.is_ascii_digit()).collect();
-    let phone_chars_ok = input
-        .phone
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '(' | ')'));
-    if !(phone_chars_ok && (10..=11).contains(&phone.len()) && phone.starts_with('0')) {
-        problem(
-            "phone",
-            "enter a Japanese phone number such as 045-671-2121".into(),
-        );
-    }
+    let postal_code = normalise_postal_code(input.postal_code)
+        .map_err(|message| problem("postal_code", message))
+        .unwrap_or_default();
+    let address = normalise_address(input.address)
+        .map_err(|message| problem("address", message))
+        .unwrap_or_default();
+    let phone = normalise_phone(input.phone)
+        .map_err(|message| problem("phone", message))
+        .unwrap_or_default();
     if !RESIDENCY_CATEGORIES.contains(&input.residency) {
         problem(
             "residency",
@@ -188,15 +169,49 @@ pub fn validate(
         name: name.to_owned(),
         name_kana: kana.to_owned(),
         date_of_birth: date_of_birth.unwrap_or(today),
-        postal_code: format!("{}-{}", &postal_digits[..3], &postal_digits[3..]),
-        address: address.to_owned(),
+        postal_code,
+        address,
         phone,
         residency: input.residency.to_owned(),
         locale: input.locale.to_owned(),
     })
 }
 
-fn is_kana_or_space(c: char) -> bool {
+/// A postal code as `NNN-NNNN` (seven digits, with or without the hyphen).
+pub fn normalise_postal_code(raw: &str) -> Result<String, String> {
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() == 7 && raw.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        Ok(format!("{}-{}", &digits[..3], &digits[3..]))
+    } else {
+        Err("enter a postal code such as 231-0017".into())
+    }
+}
+
+/// An address, trimmed: 5–200 characters.
+pub fn normalise_address(raw: &str) -> Result<String, String> {
+    let address = raw.trim();
+    if (5..=200).contains(&address.chars().count()) {
+        Ok(address.to_owned())
+    } else {
+        Err("enter your address (5–200 characters)".into())
+    }
+}
+
+/// A Japanese phone number, digits only (10 or 11, starting with 0; hyphens, spaces and
+/// brackets are allowed as written).
+pub fn normalise_phone(raw: &str) -> Result<String, String> {
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    let chars_ok = raw
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '(' | ')'));
+    if chars_ok && (10..=11).contains(&digits.len()) && digits.starts_with('0') {
+        Ok(digits)
+    } else {
+        Err("enter a Japanese phone number such as 045-671-2121".into())
+    }
+}
+
+pub(crate) fn is_kana_or_space(c: char) -> bool {
     matches!(c, 'ぁ'..='ゖ' | 'ァ'..='ヺ' | 'ー' | '・' | ' ' | '　' | 'ゝ' | 'ゞ' | 'ヽ' | 'ヾ')
 }
 

@@ -16,6 +16,13 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub attempts: i32,
     pub last_error: Option<String>,
+    /// Not before this instant (backoff after a failure); `None`: due now.
+    pub next_attempt_at: Option<DateTimeUtc>,
+    /// A sender's lease on this mail; see `services::mail::claim`.
+    pub claimed_until: Option<DateTimeUtc>,
+    pub claim_token: Option<String>,
+    /// Given up after the last attempt.
+    pub failed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

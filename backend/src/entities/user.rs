@@ -30,6 +30,8 @@ pub struct Model {
     /// The reason staff gave with their decision on the registration.
     pub review_note: Option<String>,
     pub created_at: DateTimeUtc,
+    /// When the person deleted their account; the personal fields are cleared by then.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

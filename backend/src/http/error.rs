@@ -12,9 +12,13 @@ use sea_orm::DbErr;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::services::account::AccountError;
 use crate::services::bookings::BookingError;
+use crate::services::documents::DocumentError;
 use crate::services::facilities::CatalogError;
+use crate::services::groups::GroupError;
 use crate::services::registration::RegistrationError;
+use crate::services::renewal::RenewalError;
 use crate::services::review::ReviewError;
 use crate::services::sessions::SessionError;
 
@@ -46,6 +50,8 @@ pub mod codes {
     pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
     /// Too many attempts; `Retry-After` says when to try again.
     pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+    /// A write authenticated by a browser's session cookie came without its CSRF token.
+    pub const CSRF_FAILED: &str = "csrf_failed";
     /// Signed in, but not allowed to do this.
     pub const FORBIDDEN: &str = "forbidden";
     /// A slot was taken by another booking.
@@ -70,6 +76,36 @@ pub mod codes {
     pub const REGISTRATION_NOT_APPROVED: &str = "registration_not_approved";
     /// The registration is not waiting for review.
     pub const NOT_PENDING: &str = "not_pending";
+    // The group rules' codes (group_too_small, group_not_in_city, group_members_shared,
+    // member_in_too_many_groups, group_too_large) are `domain::groups::GroupRuleError::code`.
+    /// No registered person has this card number and date of birth.
+    pub const MEMBER_NOT_FOUND: &str = "member_not_found";
+    /// The person is already a member of the group.
+    pub const ALREADY_MEMBER: &str = "already_member";
+    /// The group's state does not allow this (e.g. registering a registered group).
+    pub const GROUP_STATE: &str = "group_state";
+    /// The representative cannot leave or be removed.
+    pub const REPRESENTATIVE_STAYS: &str = "representative_stays";
+    /// The person represents a group that still exists (dissolve it first).
+    pub const REPRESENTS_GROUP: &str = "represents_group";
+    /// The group has bookings still to come.
+    pub const GROUP_HAS_BOOKINGS: &str = "group_has_bookings";
+    /// The group is not registered or its registration expired: it cannot book.
+    pub const GROUP_NOT_BOOKABLE: &str = "group_not_bookable";
+    /// Renewal is not open yet for this registration; the message says from when.
+    pub const RENEWAL_NOT_OPEN: &str = "renewal_not_open";
+    /// The registration cannot be renewed in its state (not approved, already under review).
+    pub const RENEWAL_NOT_ALLOWED: &str = "renewal_not_allowed";
+    /// The password entered again to confirm is not correct.
+    pub const PASSWORD_INCORRECT: &str = "password_incorrect";
+    /// The account has paid bookings still to come; `fields` lists them.
+    pub const PAID_BOOKINGS_AHEAD: &str = "paid_bookings_ahead";
+    /// An uploaded file is not a JPEG, PNG or PDF (judged by its content); `fields` names `file`.
+    pub const UNSUPPORTED_FILE_TYPE: &str = "unsupported_file_type";
+    /// An uploaded file is over the size limit; `fields` names `file` and gives the limit.
+    pub const FILE_TOO_LARGE: &str = "file_too_large";
+    /// A per-person limit is reached; `fields` names the limit (as booking's `limit_reached`).
+    pub const LIMIT_REACHED: &str = "limit_reached";
     /// The request ran past the server's time limit.
     pub const TIMEOUT: &str = "timeout";
     /// Something failed on our side.
@@ -305,6 +341,7 @@ impl From<BookingError> for AppError {
                 codes::BOOKING_NOT_CANCELLABLE,
                 message,
             ),
+            BookingError::Group(group) => group.into(),
             BookingError::Db(db) => db.into(),
         }
     }
@@ -355,6 +392,203 @@ impl From<ReviewError> for AppError {
             }
             ReviewError::ReasonRequired => AppError::invalid_field("reason", message),
             ReviewError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<GroupError> for AppError {
+    fn from(error: GroupError) -> Self {
+        let message = error.to_string();
+        let with_fields = |status, code, fields: &[&str]| AppError::Client {
+            status,
+            code,
+            message: message.clone(),
+            fields: fields
+                .iter()
+                .map(|f| FieldError {
+                    field: (*f).to_owned(),
+                    message: message.clone(),
+                })
+                .collect(),
+        };
+        match error {
+            GroupError::InvalidInput { field, message } => AppError::invalid_field(field, message),
+            GroupError::Rule(rule) => {
+                with_fields(StatusCode::UNPROCESSABLE_ENTITY, rule.code(), &["members"])
+            }
+            GroupError::NotFound => AppError::not_found("group"),
+            GroupError::NotRepresentative | GroupError::Forbidden(_) => {
+                AppError::client(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+            }
+            GroupError::NotApproved => AppError::client(
+                StatusCode::FORBIDDEN,
+                codes::REGISTRATION_NOT_APPROVED,
+                message,
+            ),
+            GroupError::MemberNotFound => with_fields(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::MEMBER_NOT_FOUND,
+                &["card_number", "date_of_birth"],
+            ),
+            GroupError::AlreadyMember => {
+                AppError::client(StatusCode::CONFLICT, codes::ALREADY_MEMBER, message)
+            }
+            GroupError::WrongState(_) => {
+                AppError::client(StatusCode::CONFLICT, codes::GROUP_STATE, message)
+            }
+            GroupError::RepresentativeStays => AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::REPRESENTATIVE_STAYS,
+                message,
+            ),
+            GroupError::RepresentsGroup(_) => {
+                AppError::client(StatusCode::CONFLICT, codes::REPRESENTS_GROUP, message)
+            }
+            GroupError::HasBookings => {
+                AppError::client(StatusCode::CONFLICT, codes::GROUP_HAS_BOOKINGS, message)
+            }
+            GroupError::NotBookable => with_fields(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::GROUP_NOT_BOOKABLE,
+                &["group_id"],
+            ),
+            GroupError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<RenewalError> for AppError {
+    fn from(error: RenewalError) -> Self {
+        let message = error.to_string();
+        match error {
+            RenewalError::Invalid(problems) => AppError::Client {
+                status: StatusCode::BAD_REQUEST,
+                code: codes::INVALID_INPUT,
+                message: problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                fields: problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        field: p.field.to_owned(),
+                        message: p.message,
+                    })
+                    .collect(),
+            },
+            RenewalError::NotYetOpen { .. } => {
+                AppError::client(StatusCode::CONFLICT, codes::RENEWAL_NOT_OPEN, message)
+            }
+            RenewalError::NotAllowed(_) => {
+                AppError::client(StatusCode::CONFLICT, codes::RENEWAL_NOT_ALLOWED, message)
+            }
+            RenewalError::Forbidden => {
+                AppError::client(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+            }
+            // The access token outlives the account by at most its 15 minutes.
+            RenewalError::AccountDeleted => {
+                AppError::client(StatusCode::UNAUTHORIZED, codes::UNAUTHORIZED, message)
+            }
+            RenewalError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<AccountError> for AppError {
+    fn from(error: AccountError) -> Self {
+        let message = error.to_string();
+        match error {
+            AccountError::AccountDeleted => {
+                AppError::client(StatusCode::UNAUTHORIZED, codes::UNAUTHORIZED, message)
+            }
+            AccountError::Forbidden => {
+                AppError::client(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+            }
+            AccountError::PasswordIncorrect => AppError::Client {
+                status: StatusCode::FORBIDDEN,
+                code: codes::PASSWORD_INCORRECT,
+                message: message.clone(),
+                fields: vec![FieldError {
+                    field: "password".into(),
+                    message,
+                }],
+            },
+            AccountError::TooManyAttempts(wait) => AppError::client(
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::TOO_MANY_ATTEMPTS,
+                format!("too many attempts; try again in {} seconds", wait.as_secs()),
+            ),
+            AccountError::PaidBookingsAhead(ids) => AppError::Client {
+                status: StatusCode::CONFLICT,
+                code: codes::PAID_BOOKINGS_AHEAD,
+                message,
+                fields: ids
+                    .into_iter()
+                    .map(|id| FieldError {
+                        field: format!("bookings[{id}]"),
+                        message: "paid and still to come: cancel it first".into(),
+                    })
+                    .collect(),
+            },
+            AccountError::Group(group) => group.into(),
+            AccountError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<DocumentError> for AppError {
+    fn from(error: DocumentError) -> Self {
+        use crate::domain::documents::UploadRefusal;
+        let message = error.to_string();
+        let on_field = |status, code, field: &str, text: String| AppError::Client {
+            status,
+            code,
+            message: format!("{field}: {text}"),
+            fields: vec![FieldError {
+                field: field.to_owned(),
+                message: text,
+            }],
+        };
+        match error {
+            DocumentError::Refused(UploadRefusal::WrongState(_)) => {
+                AppError::client(StatusCode::CONFLICT, codes::NOT_PENDING, message)
+            }
+            DocumentError::Refused(UploadRefusal::TooMany(max)) => on_field(
+                StatusCode::CONFLICT,
+                codes::LIMIT_REACHED,
+                "documents_per_person",
+                format!("at most {max}"),
+            ),
+            DocumentError::Forbidden => {
+                AppError::client(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+            }
+            DocumentError::NotFound(what) => AppError::not_found(what),
+            DocumentError::Invalid { field, message } => AppError::invalid_field(field, message),
+            DocumentError::UnknownPart(part) => on_field(
+                StatusCode::BAD_REQUEST,
+                codes::UNKNOWN_PARAMETER,
+                &part,
+                "not a part of this form".into(),
+            ),
+            DocumentError::UnsupportedType | DocumentError::Heic => on_field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::UNSUPPORTED_FILE_TYPE,
+                "file",
+                message,
+            ),
+            DocumentError::TooLarge { max_bytes } => on_field(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::FILE_TOO_LARGE,
+                "file",
+                format!(
+                    "at most {max_bytes} bytes ({:.1} MiB)",
+                    max_bytes as f64 / (1024.0 * 1024.0)
+                ),
+            ),
+            DocumentError::Storage(io) => AppError::Internal(io.into()),
+            DocumentError::Corrupt => AppError::Internal(anyhow::anyhow!(message)),
+            DocumentError::Db(db) => db.into(),
         }
     }
 }

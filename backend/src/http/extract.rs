@@ -211,7 +211,9 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// The signed-in person, from `Authorization: Bearer <access token>`.
+/// The signed-in person, from `Authorization: Bearer <access token>`, or in a browser from the
+/// session cookie (http::web_session), where a request that changes something must also carry
+/// the CSRF token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     pub id: i32,
@@ -225,39 +227,51 @@ impl FromRequestParts<crate::state::AppState> for AuthUser {
         parts: &mut Parts,
         state: &crate::state::AppState,
     ) -> Result<Self, Self::Rejection> {
+        use super::web_session::{ACCESS_COOKIE, check_csrf, cookie_value, is_unsafe};
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                AppError::client(
-                    StatusCode::UNAUTHORIZED,
-                    codes::UNAUTHORIZED,
-                    "sign in first",
-                )
-            })?;
-        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
-            AppError::client(
+            .and_then(|v| v.to_str().ok());
+        let token = match header {
+            Some(header) => header
+                .strip_prefix("Bearer ")
+                .ok_or_else(|| {
+                    AppError::client(
+                        StatusCode::UNAUTHORIZED,
+                        codes::UNAUTHORIZED,
+                        "use Authorization: Bearer <token>",
+                    )
+                })?
+                .trim()
+                .to_owned(),
+            None => {
+                let token = cookie_value(&parts.headers, ACCESS_COOKIE)
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| {
+                        AppError::client(
+                            StatusCode::UNAUTHORIZED,
+                            codes::UNAUTHORIZED,
+                            "sign in first",
+                        )
+                    })?;
+                if is_unsafe(&parts.method) {
+                    check_csrf(state, &parts.headers, None)?;
+                }
+                token
+            }
+        };
+        let claims = state.keys.verify_access(&token).map_err(|e| match e {
+            crate::auth::TokenError::Expired => AppError::client(
+                StatusCode::UNAUTHORIZED,
+                codes::TOKEN_EXPIRED,
+                "the access token has expired; refresh it",
+            ),
+            crate::auth::TokenError::Invalid => AppError::client(
                 StatusCode::UNAUTHORIZED,
                 codes::UNAUTHORIZED,
-                "use Authorization: Bearer <token>",
-            )
+                "the access token is not valid",
+            ),
         })?;
-        let claims = state
-            .keys
-            .verify_access(token.trim())
-            .map_err(|e| match e {
-                crate::auth::TokenError::Expired => AppError::client(
-                    StatusCode::UNAUTHORIZED,
-                    codes::TOKEN_EXPIRED,
-                    "the access token has expired; refresh it",
-                ),
-                crate::auth::TokenError::Invalid => AppError::client(
-                    StatusCode::UNAUTHORIZED,
-                    codes::UNAUTHORIZED,
-                    "the access token is not valid",
-                ),
-            })?;
         let id = claims.sub.parse().map_err(|_| {
             AppError::client(
                 StatusCode::UNAUTHORIZED,

@@ -3,8 +3,10 @@
 
 use utoipa::OpenApi;
 
+use super::account;
+use super::documents;
 use super::error::{ErrorBody, ErrorResponse, FieldError};
-use super::{auth, availability, bookings, facilities, health, registration, review};
+use super::{auth, availability, bookings, facilities, groups, health, registration, review};
 
 /// Declares the `bearer` security scheme the signed-in routes use.
 struct BearerAuth;
@@ -47,10 +49,17 @@ Asia/Tokyo; money is whole yen.",
         review::list_registrations,
         review::approve_registration,
         review::reject_registration,
+        documents::list_registration_documents,
+        documents::get_registration_document,
+        documents::upload_document,
+        documents::list_my_documents,
         auth::login,
         auth::refresh,
         auth::logout,
         auth::me,
+        account::renew_registration,
+        account::export_my_data,
+        account::delete_my_account,
         facilities::list_wards,
         facilities::list_facilities,
         facilities::get_facility,
@@ -63,14 +72,26 @@ Asia/Tokyo; money is whole yen.",
         bookings::list_bookings,
         bookings::get_booking,
         bookings::cancel_booking,
+        groups::create_group,
+        groups::list_groups,
+        groups::get_group,
+        groups::add_member,
+        groups::remove_member,
+        groups::leave_group,
+        groups::register_group,
+        groups::dissolve_group,
+        groups::set_fee_reduction,
     ),
     components(schemas(ErrorResponse, ErrorBody, FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Signing in and out"),
+        (name = "account", description = "My account: renewing the registration, my data, deleting the account"),
         (name = "facilities", description = "Wards, facilities and rooms"),
         (name = "bookings", description = "Booking, listing and cancelling"),
+        (name = "groups", description = "Groups (団体): members, registration and its rules"),
         (name = "admin", description = "Staff: the registration queue"),
+        (name = "documents", description = "Identity and residency documents for the review of a registration"),
         (name = "availability", description = "Slots, their state and price, and free-slot search"),
         (name = "operations", description = "Health and readiness"),
     )

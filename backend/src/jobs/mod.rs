@@ -1,6 +1,8 @@
 //! Background work the service does by itself: today, keeping the slot inventory materialised
-//! for a rolling window, and expiring unpaid bookings. Later: the mail outbox, no-shows, lottery
-//! draws.
+//! for a rolling window, expiring unpaid bookings, and sending the mail outbox. Later: no-shows,
+//! lottery draws.
 
+pub mod mail_delivery;
 pub mod payment_deadlines;
+pub mod registration_reminders;
 pub mod slot_generation;

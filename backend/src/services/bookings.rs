@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use sha2::{Digest, Sha256};
 
@@ -24,13 +24,14 @@ use crate::domain::booking::{
 };
 use crate::domain::calendar::{tokyo, tokyo_date};
 use crate::domain::pricing::{
-    self, EquipmentRental, PricingError, Purpose, Quote, QuoteRequest, Residency,
+    self, EquipmentRental, PricingError, Purpose, Quote, QuoteRequest, Reduction, Residency,
 };
 use crate::domain::registration::RegistrationState;
 use crate::entities::{
-    booking, booking_event, booking_slot, equipment, idempotency_key, room, room_unit_coverage,
-    slot, slot_claim, user,
+    booking, booking_event, booking_slot, equipment, fee_reduction, group_booking, idempotency_key,
+    room, room_unit_coverage, slot, slot_claim, user,
 };
+use crate::services::groups::{GroupError, group_for_booking};
 use crate::services::prices::PriceBook;
 use crate::views::booking::{BookingResponse, CancelResponse, CreateBookingRequest, QuoteResponse};
 
@@ -61,6 +62,8 @@ pub enum BookingError {
     NotApproved,
     #[error("a booking that is {0} cannot be cancelled")]
     NotCancellable(String),
+    #[error(transparent)]
+    Group(#[from] GroupError),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -117,12 +120,6 @@ fn check_request(
                 "at least 1",
             ));
         }
-    }
-    if request.group_id.is_some() {
-        return Err(invalid(
-            "group_id",
-            "group bookings open with group registration",
-        ));
     }
     Ok(())
 }
@@ -184,8 +181,7 @@ async fn try_create(
         person = person.lock_exclusive();
     }
     let person = person.one(&txn).await?.ok_or(BookingError::NotFound)?;
-    let residency = residency_of(&person.residency);
-    ensure_may_book(&person, now)?;
+    let booker = booker(&txn, &person, request, now).await?;
     if let Some(stored) = idempotency_key::Entity::find_by_id((user_id, key.to_owned()))
         .one(&txn)
         .await?
@@ -213,7 +209,8 @@ async fn try_create(
         total,
         pay_by,
         purpose,
-    } = prepare(&txn, rules, user_id, residency, request, now).await?;
+    } = prepare(&txn, rules, &booker, request, now).await?;
+    let residency = booker.residency;
     let (first, last) = (&ordered[0], &ordered[ordered.len() - 1]);
     let state = if total == 0 {
         BookingState::Confirmed
@@ -251,6 +248,14 @@ async fn try_create(
     }))
     .exec_without_returning(&txn)
     .await?;
+    if let Some(group) = &booker.group {
+        group_booking::Entity::insert(group_booking::ActiveModel {
+            booking_id: Set(saved.id),
+            group_id: Set(group.id),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+    }
     let units: Vec<i32> = room_unit_coverage::Entity::find()
         .filter(room_unit_coverage::Column::RoomId.eq(room.id))
         .all(&txn)
@@ -286,7 +291,13 @@ async fn try_create(
         now,
     )
     .await?;
-    let response = to_response(saved, ordered.iter().map(|s| s.id).collect(), quote);
+    let group_id = booker.group.as_ref().map(|g| g.id);
+    let response = to_response(
+        saved,
+        ordered.iter().map(|s| s.id).collect(),
+        quote,
+        group_id,
+    );
     idempotency_key::Entity::update_many()
         .col_expr(idempotency_key::Column::StatusCode, Expr::value(201))
         .col_expr(
@@ -317,17 +328,59 @@ struct Prepared {
     purpose: Purpose,
 }
 
+/// Who a booking is for: the person, and the group when they book as its representative.
+struct Booker {
+    user_id: i32,
+    /// The price category: the person's, or resident for a registered group (at least half of
+    /// its members live, work or study in the city).
+    residency: Residency,
+    group: Option<BookingGroup>,
+}
+
+struct BookingGroup {
+    id: i32,
+    /// 減免 the city granted the group.
+    reduction: Option<fee_reduction::Model>,
+}
+
+/// The person may book (approved, current), and for the group they name, if they are its
+/// representative and it is registered.
+async fn booker(
+    db: &impl ConnectionTrait,
+    person: &user::Model,
+    request: &CreateBookingRequest,
+    now: DateTime<Utc>,
+) -> Result<Booker, BookingError> {
+    ensure_may_book(person, now)?;
+    let Some(group_id) = request.group_id else {
+        return Ok(Booker {
+            user_id: person.id,
+            residency: residency_of(&person.residency),
+            group: None,
+        });
+    };
+    let (group, reduction) = group_for_booking(db, person.id, group_id, tokyo_date(now)).await?;
+    Ok(Booker {
+        user_id: person.id,
+        residency: Residency::Resident,
+        group: Some(BookingGroup {
+            id: group.id,
+            reduction,
+        }),
+    })
+}
+
 /// Everything a booking must pass before it is written, shared by booking and quoting: the room,
 /// the slots (consecutive, one room, not begun, open), the first-come window, the person's
 /// limits, and the price. Reads only; in a booking it runs inside the write transaction.
 async fn prepare(
     db: &impl ConnectionTrait,
     rules: &BookingRules,
-    user_id: i32,
-    residency: Residency,
+    booker: &Booker,
     request: &CreateBookingRequest,
     now: DateTime<Utc>,
 ) -> Result<Prepared, BookingError> {
+    let (user_id, residency) = (booker.user_id, booker.residency);
     let room = room::Entity::find_by_id(request.room_id)
         .one(db)
         .await?
@@ -338,7 +391,7 @@ async fn prepare(
             format!("the room holds at most {} people", room.capacity),
         ));
     }
-    if room.requires_group {
+    if room.requires_group && booker.group.is_none() {
         return Err(invalid(
             "group_id",
             "this room can only be booked by a registered group",
@@ -393,11 +446,30 @@ async fn prepare(
     )
     .require_open()?;
 
-    // Limits, counted inside this transaction.
+    // Limits, counted inside this transaction: a group's bookings count toward the group's
+    // limit, a person's own toward theirs; unpaid bookings count toward the person who owes.
     let (month_start, month_end) = month_bounds(first.service_date);
     let active_states: Vec<&str> = BookingState::ACTIVE.iter().map(|s| s.code()).collect();
+    let group_bookings = |group: Option<i32>| {
+        let mut query = Query::select();
+        query
+            .column(group_booking::Column::BookingId)
+            .from(group_booking::Entity);
+        if let Some(group) = group {
+            query.and_where(group_booking::Column::GroupId.eq(group));
+        }
+        query.to_owned()
+    };
+    let whose = match &booker.group {
+        Some(group) => {
+            Condition::all().add(booking::Column::Id.in_subquery(group_bookings(Some(group.id))))
+        }
+        None => Condition::all()
+            .add(booking::Column::UserId.eq(user_id))
+            .add(booking::Column::Id.not_in_subquery(group_bookings(None))),
+    };
     let active_in_month_for_kind = booking::Entity::find()
-        .filter(booking::Column::UserId.eq(user_id))
+        .filter(whose)
         .filter(booking::Column::RoomKind.eq(&room.kind))
         .filter(booking::Column::ServiceDate.between(month_start, month_end))
         .filter(booking::Column::State.is_in(active_states))
@@ -419,7 +491,8 @@ async fn prepare(
     .map_err(BookingRuleError::from)?;
 
     let purpose = request.purpose_kind.unwrap_or(Purpose::Ordinary);
-    let quote = quote_for(db, &room, &ordered, residency, purpose, request).await?;
+    let reduction = booker.group.as_ref().and_then(|g| g.reduction.as_ref());
+    let quote = quote_for(db, &room, &ordered, residency, purpose, reduction, request).await?;
     let total = i32::try_from(quote.total_yen)
         .map_err(|_| BookingError::Pricing(PricingError::Overflow))?;
     let pay_by = crate::domain::booking::pay_by(now, first.starts_at, &rules.payment);
@@ -441,6 +514,7 @@ async fn quote_for(
     slots: &[&slot::Model],
     residency: Residency,
     purpose: Purpose,
+    reduction: Option<&fee_reduction::Model>,
     request: &CreateBookingRequest,
 ) -> Result<Quote, BookingError> {
     let dates: Vec<NaiveDate> = slots.iter().map(|s| s.service_date).collect();
@@ -487,7 +561,15 @@ async fn quote_for(
         policy,
         residency,
         purpose,
-        reduction: None,
+        // Commercial use never gets a reduction (domain::pricing); the group pays in full then.
+        reduction: reduction
+            .filter(|_| purpose != Purpose::Commercial)
+            .map(|r| Reduction {
+                code: r.code.clone(),
+                name: r.name.clone(),
+                name_en: r.name_en.clone(),
+                percent_off: r.percent_off,
+            }),
         equipment: rentals,
     })?)
 }
@@ -529,6 +611,13 @@ async fn describe(
     bookings: Vec<booking::Model>,
 ) -> Result<Vec<BookingResponse>, BookingError> {
     let ids: Vec<i64> = bookings.iter().map(|b| b.id).collect();
+    let group_of: HashMap<i64, i32> = group_booking::Entity::find()
+        .filter(group_booking::Column::BookingId.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.booking_id, g.group_id))
+        .collect();
     let mut slots_of: HashMap<i64, Vec<i64>> = HashMap::new();
     for row in booking_slot::Entity::find()
         .filter(booking_slot::Column::BookingId.is_in(ids))
@@ -546,7 +635,8 @@ async fn describe(
             let mut slot_ids = slots_of.remove(&b.id).unwrap_or_default();
             slot_ids.sort_unstable();
             let quote = serde_json::from_value(b.quote.clone()).unwrap_or_else(|_| empty_quote());
-            to_response(b, slot_ids, quote)
+            let group_id = group_of.get(&b.id).copied();
+            to_response(b, slot_ids, quote, group_id)
         })
         .collect())
 }
@@ -605,6 +695,40 @@ pub async fn cancel_booking(
         refund_percent: decision.percent,
         refund_yen: decision.amount_yen,
     })
+}
+
+/// Cancel one of the person's bookings that has nothing paid (unpaid, or free) inside the
+/// caller's transaction, through the same transition, slot release and history as a resident's
+/// cancellation; the refund is 0. The account deletion uses it. Returns false, changing nothing,
+/// if the booking is not the person's or cannot be cancelled in its state.
+pub async fn cancel_unpaid_within(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+    id: i64,
+    reason: &'static str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let Some(b) = booking::Entity::find_by_id(id)
+        .filter(booking::Column::UserId.eq(user_id))
+        .one(txn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let Ok(from) = b.state.parse::<BookingState>() else {
+        return Ok(false);
+    };
+    let Ok(to) = crate::domain::booking::transition(from, BookingEvent::CancelledByResident) else {
+        return Ok(false);
+    };
+    let ending = Ending {
+        from,
+        to,
+        actor: Some(user_id),
+        reason,
+        refund_yen: Some(0),
+    };
+    end_booking(txn, id, ending, now).await
 }
 
 /// Cancel every unpaid booking whose payment deadline has passed, releasing its slots. Returns
@@ -711,9 +835,15 @@ async fn record_event(
     Ok(())
 }
 
-fn to_response(b: booking::Model, slot_ids: Vec<i64>, quote: Quote) -> BookingResponse {
+fn to_response(
+    b: booking::Model,
+    slot_ids: Vec<i64>,
+    quote: Quote,
+    group_id: Option<i32>,
+) -> BookingResponse {
     BookingResponse {
         id: b.id,
+        group_id,
         state: b.state,
         room_id: b.room_id,
         slot_ids,
@@ -813,13 +943,12 @@ pub async fn quote_booking(
         .one(db)
         .await?
         .ok_or(BookingError::NotFound)?;
-    let residency = residency_of(&person.residency);
-    ensure_may_book(&person, now)?;
-    let prepared = prepare(db, rules, user_id, residency, request, now).await?;
+    let booker = booker(db, &person, request, now).await?;
+    let prepared = prepare(db, rules, &booker, request, now).await?;
     Ok(QuoteResponse {
         room_id: prepared.room.id,
         slot_ids: prepared.ordered.iter().map(|s| s.id).collect(),
-        residency,
+        residency: booker.residency,
         total_yen: i64::from(prepared.total),
         quote: prepared.quote,
         pay_by: prepared.pay_by.with_timezone(&tokyo()),

@@ -1,14 +1,19 @@
 //! Use cases: each takes a connection or transaction, applies the domain rules, and reads or writes
 //! through the entities. Handlers call exactly one of these.
 
+pub mod account;
 pub mod audit;
 pub mod availability;
 pub mod bookings;
+pub mod document_store;
+pub mod documents;
 pub mod facilities;
+pub mod groups;
 pub mod holidays;
 pub mod mail;
 pub mod prices;
 pub mod registration;
+pub mod renewal;
 pub mod review;
 pub mod seed;
 pub mod sessions;

@@ -82,6 +82,7 @@ pub async fn register(
         card_number: Set(None),
         registration_valid_until: Set(None),
         review_note: Set(None),
+        deleted_at: Set(None),
     })
     .on_conflict(
         OnConflict::column(user::Column::Email)

@@ -57,10 +57,13 @@ pub async fn queue(
     let people = user::Entity::find()
         .filter(user::Column::Role.eq(Role::Resident.code()))
         .filter(user::Column::RegistrationState.eq(state.code()))
+        // Deleted accounts hold no personal data left to review.
+        .filter(user::Column::DeletedAt.is_null())
         .order_by_asc(user::Column::CreatedAt)
         .all(db)
         .await?;
     let ids: Vec<i32> = people.iter().map(|p| p.id).collect();
+    let documents = crate::services::documents::counts_by_person(db, &ids).await?;
     audit::record(
         db,
         actor.0,
@@ -70,7 +73,16 @@ pub async fn queue(
         now,
     )
     .await?;
-    Ok(people.into_iter().map(RegistrationReview::from).collect())
+    Ok(people
+        .into_iter()
+        .map(|person| {
+            let document_count = documents.get(&person.id).copied().unwrap_or_default();
+            RegistrationReview {
+                document_count,
+                ..RegistrationReview::from(person)
+            }
+        })
+        .collect())
 }
 
 /// Approve a registration waiting for review: a card number, valid for three years.
@@ -81,6 +93,13 @@ pub async fn approve(
     now: DateTime<Utc>,
 ) -> Result<ApprovalResponse, ReviewError> {
     ensure_reviewer(actor.1)?;
+    // A renewal sent back for review (new residency category, or expired beyond the grace
+    // period) keeps its card number, and its validity follows the renewal rule.
+    let person = pending_person(db, user_id).await?;
+    if let (Some(number), Some(until)) = (person.card_number, person.registration_valid_until) {
+        let renewed = crate::domain::renewal::renewed_until(until, tokyo_date(now));
+        return try_approve(db, actor, user_id, &number, renewed, now).await;
+    }
     let valid_until = valid_until(tokyo_date(now));
     // A new random card number collides with an existing one about once in 10⁹ tries; the
     // unique index catches it and we draw again.

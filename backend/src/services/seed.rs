@@ -90,6 +90,7 @@ pub async fn load_city(
     upsert_fees(&txn, fixture).await?;
     if let Some(hash) = &password_hash {
         upsert_demo_users(&txn, fixture, hash, &facility_ids).await?;
+        upsert_demo_groups(&txn, fixture).await?;
     }
     txn.commit().await?;
     let (rooms, halves) = fixture.room_counts();
@@ -555,6 +556,73 @@ async fn upsert_fees(db: &impl ConnectionTrait, fixture: &CityFixture) -> Result
     Ok(())
 }
 
+/// Demo groups, registered, each with its representative and members. A group that exists
+/// (same representative and name) is left as it is: seeding never resets what people changed.
+async fn upsert_demo_groups(db: &impl ConnectionTrait, fixture: &CityFixture) -> Result<(), DbErr> {
+    use crate::domain::groups::{GroupRules, GroupState, valid_until};
+    use crate::entities::{group_member, group_registration};
+    let now = Utc::now();
+    for g in &fixture.demo_groups {
+        let ids: HashMap<String, i32> = user::Entity::find()
+            .filter(
+                user::Column::Email.is_in(
+                    std::iter::once(&g.representative)
+                        .chain(&g.members)
+                        .map(|e| e.to_lowercase()),
+                ),
+            )
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.email, u.id))
+            .collect();
+        let Some(&representative) = ids.get(&g.representative.to_lowercase()) else {
+            continue;
+        };
+        let exists = group_registration::Entity::find()
+            .filter(group_registration::Column::RepresentativeUserId.eq(representative))
+            .filter(group_registration::Column::Name.eq(&g.name))
+            .one(db)
+            .await?
+            .is_some();
+        if exists {
+            continue;
+        }
+        let group = group_registration::Entity::insert(group_registration::ActiveModel {
+            name: Set(g.name.clone()),
+            name_kana: Set(g.name_kana.clone()),
+            activity: Set(g.activity.clone()),
+            representative_user_id: Set(representative),
+            state: Set(GroupState::Registered.code().to_owned()),
+            fee_reduction_id: Set(None),
+            created_at: Set(now),
+            registered_at: Set(Some(now)),
+            valid_until: Set(Some(valid_until(
+                &GroupRules::default(),
+                crate::domain::calendar::tokyo_date(now),
+            ))),
+            ..Default::default()
+        })
+        .exec_with_returning(db)
+        .await?;
+        let members = std::iter::once((&g.representative, true))
+            .chain(g.members.iter().map(|m| (m, false)))
+            .filter_map(|(email, is_representative)| {
+                ids.get(&email.to_lowercase())
+                    .map(|id| group_member::ActiveModel {
+                        group_id: Set(group.id),
+                        user_id: Set(*id),
+                        is_representative: Set(is_representative),
+                        joined_at: Set(now),
+                    })
+            });
+        group_member::Entity::insert_many(members)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 async fn upsert_demo_users(
     db: &impl ConnectionTrait,
     fixture: &CityFixture,
@@ -580,6 +648,8 @@ async fn upsert_demo_users(
             registration_valid_until: Set(Some(
                 crate::domain::calendar::tokyo_date(Utc::now()) + chrono::Duration::days(3 * 365),
             )),
+            date_of_birth: Set(u.date_of_birth.as_deref().and_then(|d| d.parse().ok())),
+            card_number: Set(u.card_number.clone()),
             ..Default::default()
         })
         .on_conflict(

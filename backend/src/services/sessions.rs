@@ -69,6 +69,69 @@ pub async fn refresh(
     keys: &SessionKeys,
     presented: &str,
 ) -> Result<TokenResponse, SessionError> {
+    match rotate(db, keys, presented, None).await? {
+        Rotation::Rotated(pair) => Ok(pair),
+        // Without a grace period every second use is reuse.
+        Rotation::RacedWithinGrace { .. } => Err(SessionError::RefreshTokenReused),
+    }
+}
+
+/// A browser sends several requests at once (a page and its fragments), all carrying the same
+/// expired access cookie and the same refresh cookie. The first rotates the refresh token; the
+/// others arrive with the token it has just replaced. Within this window such a request gets an
+/// access token but no new refresh token, instead of ending the session as reuse. Presenting a
+/// replaced token later is still reuse.
+pub const BROWSER_REUSE_GRACE: chrono::Duration = chrono::Duration::seconds(20);
+
+/// What refreshing a browser session produced.
+#[derive(Debug)]
+pub struct BrowserRefresh {
+    pub access_token: String,
+    pub expires_in: u64,
+    /// The next refresh token; `None` when another request of the same browser has just rotated
+    /// it (the browser keeps the one that request set).
+    pub refresh_token: Option<String>,
+}
+
+/// Refresh a browser session from its cookie, with [`BROWSER_REUSE_GRACE`].
+pub async fn refresh_browser(
+    db: &DatabaseConnection,
+    keys: &SessionKeys,
+    presented: &str,
+) -> Result<BrowserRefresh, SessionError> {
+    Ok(
+        match rotate(db, keys, presented, Some(BROWSER_REUSE_GRACE)).await? {
+            Rotation::Rotated(pair) => BrowserRefresh {
+                access_token: pair.access_token,
+                expires_in: pair.expires_in,
+                refresh_token: Some(pair.refresh_token),
+            },
+            Rotation::RacedWithinGrace {
+                access_token,
+                expires_in,
+            } => BrowserRefresh {
+                access_token,
+                expires_in,
+                refresh_token: None,
+            },
+        },
+    )
+}
+
+enum Rotation {
+    Rotated(TokenResponse),
+    RacedWithinGrace {
+        access_token: String,
+        expires_in: u64,
+    },
+}
+
+async fn rotate(
+    db: &DatabaseConnection,
+    keys: &SessionKeys,
+    presented: &str,
+    grace: Option<chrono::Duration>,
+) -> Result<Rotation, SessionError> {
     let txn = begin_write(db).await?;
     let now = Utc::now();
     let Some(row) = refresh_token::Entity::find()
@@ -91,6 +154,25 @@ pub async fn refresh(
         .await?
         .rows_affected;
     if rotated != 1 {
+        if let Some(grace) = grace {
+            // Read again: the rotation that beat us may have committed after our first read.
+            let current = refresh_token::Entity::find_by_id(row.id).one(&txn).await?;
+            let just_rotated = current.as_ref().is_some_and(|t| {
+                t.revoked_at.is_none() && t.rotated_at.is_some_and(|at| now - at <= grace)
+            });
+            if just_rotated {
+                let account = user::Entity::find_by_id(row.user_id)
+                    .one(&txn)
+                    .await?
+                    .ok_or(SessionError::InvalidRefreshToken)?;
+                let role = account.role.parse().unwrap_or(Role::Resident);
+                let (access_token, expires_in) = keys.issue_access(account.id, role);
+                return Ok(Rotation::RacedWithinGrace {
+                    access_token,
+                    expires_in,
+                });
+            }
+        }
         revoke_family(&txn, &row.family_id).await?;
         txn.commit().await?;
         tracing::warn!(
@@ -105,7 +187,7 @@ pub async fn refresh(
         .ok_or(SessionError::InvalidRefreshToken)?;
     let next = insert_refresh_token(&txn, account.id, &row.family_id).await?;
     txn.commit().await?;
-    Ok(token_pair(keys, &account, next))
+    Ok(Rotation::Rotated(token_pair(keys, &account, next)))
 }
 
 /// End the session a refresh token belongs to (on every device it reached). Unknown tokens are
@@ -194,8 +276,9 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| crate::services::seed::hash_password(&random_token()).unwrap_or_default())
 }
 
-/// argon2id verification on the blocking pool (it is deliberately slow CPU work).
-async fn verify_password(password: String, stored: Option<String>) -> bool {
+/// argon2id verification on the blocking pool (it is deliberately slow CPU work). Also used to
+/// confirm the password before an account is deleted.
+pub(crate) async fn verify_password(password: String, stored: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());

@@ -27,7 +27,8 @@ pub struct CreateBookingRequest {
     pub purpose: String,
     /// How many people will come.
     pub attendees: i32,
-    /// A group (団体) the booking is for; groups arrive with the accounts work.
+    /// The registered group (団体) the booking is for; only its representative may name it.
+    /// Rooms that require a group (e.g. baseball fields) need one.
     #[serde(default)]
     pub group_id: Option<i32>,
     /// `ordinary` (default), `admission_event` or `commercial`; prices differ.
@@ -41,6 +42,8 @@ pub struct CreateBookingRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BookingResponse {
     pub id: i64,
+    /// The group the booking is for, if any.
+    pub group_id: Option<i32>,
     /// `awaiting_payment`, `confirmed`, `cancelled`, `expired`, `checked_in` or `no_show`.
     pub state: String,
     pub room_id: i32,

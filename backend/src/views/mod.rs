@@ -1,8 +1,11 @@
 //! Request and response types of the JSON API (serde + OpenAPI schemas), built from entities.
 
+pub mod account;
 pub mod availability;
 pub mod booking;
+pub mod documents;
 pub mod facility;
+pub mod group;
 pub mod registration;
 pub mod review;
 pub mod session;

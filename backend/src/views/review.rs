@@ -31,6 +31,9 @@ pub struct RegistrationReview {
     pub review_note: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub registered_at: chrono::DateTime<chrono::Utc>,
+    /// Identity documents uploaded (`GET /admin/registrations/{id}/documents` lists them). None
+    /// uploaded: the person shows one at a counter.
+    pub document_count: u64,
 }
 
 impl From<user::Model> for RegistrationReview {
@@ -49,6 +52,7 @@ impl From<user::Model> for RegistrationReview {
             card_number: u.card_number,
             review_note: u.review_note,
             registered_at: u.created_at,
+            document_count: 0,
         }
     }
 }

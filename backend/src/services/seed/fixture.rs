@@ -20,6 +20,7 @@ pub struct CityFixture {
     pub fees: FeesFile,
     pub holidays: Vec<HolidayDef>,
     pub demo_users: Vec<UserDef>,
+    pub demo_groups: Vec<GroupDef>,
 }
 
 /// `city.toml`.
@@ -210,6 +211,19 @@ pub struct HolidayDef {
 #[serde(deny_unknown_fields)]
 struct UsersFile {
     users: Vec<UserDef>,
+    #[serde(default)]
+    groups: Vec<GroupDef>,
+}
+
+/// A demo group (団体), registered on seeding, with its members named by email.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupDef {
+    pub name: String,
+    pub name_kana: String,
+    pub activity: String,
+    pub representative: String,
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -225,6 +239,10 @@ pub struct UserDef {
     pub locale: String,
     #[serde(default)]
     pub facilities: Vec<String>,
+    /// `YYYY-MM-DD`; residents who join groups need one (the age rule).
+    pub date_of_birth: Option<String>,
+    /// A fixed card number (10 digits, Luhn), so the demo can add members by it.
+    pub card_number: Option<String>,
 }
 
 /// A fixture that cannot be loaded, naming the file and the place in it.
@@ -324,12 +342,14 @@ impl CityFixture {
         users: (&str, &str),
         holidays: (&str, &str),
     ) -> Result<CityFixture, FixtureError> {
+        let users_file = toml_file::<UsersFile>(users)?;
         let fixture = CityFixture {
             city: toml_file(city)?,
             facilities: toml_file::<FacilitiesFile>(facilities)?.facilities,
             templates: toml_file::<TemplatesFile>(templates)?.templates,
             fees: toml_file(fees)?,
-            demo_users: toml_file::<UsersFile>(users)?.users,
+            demo_users: users_file.users,
+            demo_groups: users_file.groups,
             holidays: parse_holidays(holidays.0, holidays.1)?,
         };
         fixture.validate()?;
@@ -484,6 +504,37 @@ impl CityFixture {
                     format!("demo user {}", u.email),
                     format!("facility `{missing}` is not defined"),
                 ));
+            }
+            if u.date_of_birth
+                .as_deref()
+                .is_some_and(|d| d.parse::<NaiveDate>().is_err())
+            {
+                return Err(invalid(
+                    format!("demo user {}", u.email),
+                    "date_of_birth must be YYYY-MM-DD",
+                ));
+            }
+            if u.card_number
+                .as_deref()
+                .is_some_and(|c| !crate::domain::card::is_valid_card_number(c))
+            {
+                return Err(invalid(
+                    format!("demo user {}", u.email),
+                    "card_number must be 10 digits with a Luhn check digit",
+                ));
+            }
+        }
+        let emails: HashSet<&str> = self.demo_users.iter().map(|u| u.email.as_str()).collect();
+        for g in &self.demo_groups {
+            let place = format!("demo group {}", g.name);
+            if let Some(unknown) = std::iter::once(&g.representative)
+                .chain(&g.members)
+                .find(|e| !emails.contains(e.as_str()))
+            {
+                return Err(invalid(&place, format!("`{unknown}` is not a demo user")));
+            }
+            if g.members.contains(&g.representative) {
+                return Err(invalid(&place, "the representative is listed as a member"));
             }
         }
         Ok(())
