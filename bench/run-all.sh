@@ -19,8 +19,9 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target}"
-# Per-request logging at info costs time: the figures are taken at warn.
-export RUST_LOG="${RUST_LOG:-warn}"
+# Per-request logging at info costs time: the figures are taken at warn. sqlx warns of every
+# slow pool acquire, thousands of lines under overload (the open model's point): kept quiet.
+export RUST_LOG="${RUST_LOG:-warn,sqlx::pool::acquire=error}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/yoyaku_bench}"
 REPEAT="${REPEAT:-3}"
 ONLY="${ONLY:-}"
@@ -55,7 +56,9 @@ for engine in "${engines[@]}"; do
     # A–E at the defaults, closed model, concurrency 32.
     run "$engine-all-$i" "${db[@]}" --workloads a,b,c,d,e
     # The sweep of C (L0, pgbench on PostgreSQL, L2) and the open-model run at 80 % of peak.
-    run "$engine-sweep-$i" "${db[@]}" --workloads e --read-requests 500 --sweep "$SWEEP"
+    # 30 days of slots: 7 levels × (L0, pgbench, L2) × 1,000 bookings, and the 80 % run.
+    run "$engine-sweep-$i" "${db[@]}" --workloads e --read-requests 500 --days 30 \
+      --sweep "$SWEEP" --sweep-requests 1000 --peak-duration 10
   done
   # The open model: 10 s of arrivals at a fixed rate for A, C, D and E.
   run "$engine-open-200" "${db[@]}" --workloads c,a,d,e --rate 200 --duration 10

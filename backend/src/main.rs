@@ -103,7 +103,7 @@ struct BenchArgs {
     #[arg(long)]
     sweep: Option<String>,
     /// Bookings per sweep level (and per L0/L2).
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 1000)]
     sweep_requests: usize,
     /// Seconds of the open-model run at 80 % of the sweep's peak.
     #[arg(long, default_value_t = 10.0)]

@@ -175,7 +175,7 @@ impl BenchOptions {
             replay_fraction: 0.05,
             mixed_bookings: 100,
             sweep: Vec::new(),
-            sweep_requests: 500,
+            sweep_requests: 1000,
             peak_duration_s: 10.0,
             probe_rate: 20.0,
             days: 14,
