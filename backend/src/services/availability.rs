@@ -126,6 +126,7 @@ pub async fn room_slots(
     let slots = slot::Entity::find()
         .filter(slot::Column::RoomId.eq(room_id))
         .filter(slot::Column::ServiceDate.between(from, to))
+        .filter(starts_within(from, to))
         .order_by_asc(slot::Column::StartsAt)
         .all(db)
         .await?;
@@ -145,6 +146,15 @@ pub async fn room_slots(
             to_response(s, state, price)
         })
         .collect())
+}
+
+/// Slots that start on the days `from`..=`to` (Japan time). Said as well as the service date
+/// because it is what the `(room_id, starts_at)` index can use: with only the date, a room's
+/// every future slot (half a year of them) is read and most thrown away.
+fn starts_within(from: NaiveDate, to: NaiveDate) -> Condition {
+    Condition::all()
+        .add(slot::Column::StartsAt.gte(tokyo_instant(from, 0)))
+        .add(slot::Column::StartsAt.lt(tokyo_instant(to, 1440)))
 }
 
 /// A city-wide search for free slots.
@@ -170,6 +180,7 @@ pub async fn search_free_slots(
 ) -> Result<Vec<AvailabilityRoom>, CatalogError> {
     let mut condition = Condition::all()
         .add(slot::Column::ServiceDate.between(search.from, search.to))
+        .add(starts_within(search.from, search.to))
         .add(slot::Column::Status.eq("open"))
         .add(slot::Column::StartsAt.gt(now));
     if let Some(kind) = search.kind {
