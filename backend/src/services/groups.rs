@@ -463,11 +463,7 @@ pub async fn register_group(
         .filter(group_registration::Column::Id.eq(group_id))
         .exec(&txn)
         .await?;
-    let group = group_registration::Entity::find_by_id(group_id)
-        .one(&txn)
-        .await?
-        .ok_or(GroupError::NotFound)?;
-    let response = describe(&txn, group, user_id, now).await?;
+    let response = reread(&txn, group_id, user_id, now).await?;
     txn.commit().await?;
     Ok(response)
 }
@@ -557,11 +553,7 @@ pub async fn set_fee_reduction(
         now,
     )
     .await?;
-    let group = group_registration::Entity::find_by_id(group_id)
-        .one(&txn)
-        .await?
-        .ok_or(GroupError::NotFound)?;
-    let response = describe(&txn, group, actor, now).await?;
+    let response = reread(&txn, group_id, actor, now).await?;
     txn.commit().await?;
     Ok(response)
 }
@@ -726,6 +718,20 @@ async fn display_name_of(db: &impl ConnectionTrait, user_id: i32) -> Result<Stri
         .await?
         .map(|u| u.display_name)
         .unwrap_or_default())
+}
+
+/// The group as it is now in this transaction (after an update), as `viewer` may see it.
+async fn reread(
+    db: &impl ConnectionTrait,
+    group_id: i32,
+    viewer: i32,
+    now: DateTime<Utc>,
+) -> Result<GroupResponse, GroupError> {
+    let group = group_registration::Entity::find_by_id(group_id)
+        .one(db)
+        .await?
+        .ok_or(GroupError::NotFound)?;
+    Ok(describe(db, group, viewer, now).await?)
 }
 
 /// The group as `viewer` may see it: members listed for the representative only.
