@@ -75,6 +75,16 @@ pub struct Settings {
     pub booking: crate::domain::booking::BookingRules,
     /// When renewal opens, the grace period after expiry and the reminder days (`[renewal]`).
     pub renewal: crate::domain::renewal::RenewalRules,
+    /// The card signing keys (`YOYAKU_CARD_SIGNING_KEYS`): Ed25519 private keys as PKCS#8 PEM
+    /// text, or comma-separated paths of PEM files; the first signs, the others are published
+    /// for verification (rotation). Unset: generated and kept in the database in demo mode;
+    /// otherwise cards are unavailable. See `services::card_keys`.
+    #[serde(skip_serializing)]
+    pub card_signing_keys: Option<SecretString>,
+    /// Card token lifetime and check-in windows (`[checkin]`).
+    pub checkin: crate::domain::checkin::CheckinRules,
+    /// No-shows, penalty points and suspension (`[penalties]`).
+    pub penalties: crate::domain::penalties::PenaltyRules,
 }
 
 /// SQLite durability setting; see [`Settings::sqlite_synchronous`].
@@ -154,6 +164,9 @@ impl Default for Settings {
             login_attempts_per_address: 30,
             booking: crate::domain::booking::BookingRules::default(),
             renewal: crate::domain::renewal::RenewalRules::default(),
+            card_signing_keys: None,
+            checkin: crate::domain::checkin::CheckinRules::default(),
+            penalties: crate::domain::penalties::PenaltyRules::default(),
         }
     }
 }

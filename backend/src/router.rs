@@ -21,11 +21,12 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::http::account;
+use crate::http::cards;
 use crate::http::documents;
 use crate::http::error::{AppError, codes, method_not_allowed, route_not_found};
 use crate::http::{
-    auth, availability, bookings, facilities, groups, health, openapi::ApiDoc, registration,
-    review, web, web_session,
+    auth, availability, bookings, facilities, groups, health, openapi::ApiDoc, payments,
+    registration, review, web, web_session,
 };
 use crate::state::AppState;
 
@@ -87,6 +88,11 @@ pub fn build(state: AppState) -> Router {
         .route("/me/registration/renew", post(account::renew_registration))
         .route("/me/export", get(account::export_my_data))
         .route("/me/delete", post(account::delete_my_account))
+        .route("/me/card", get(cards::my_card))
+        .route("/me/penalties", get(cards::my_penalties))
+        .route("/checkins", post(cards::check_in))
+        .route("/checkins/sync", post(cards::sync_checkins))
+        .route("/checkins/revocations", get(cards::revocations))
         .route(
             "/bookings",
             post(bookings::create_booking).get(bookings::list_bookings),
@@ -94,6 +100,17 @@ pub fn build(state: AppState) -> Router {
         .route("/bookings/quote", post(bookings::quote_booking))
         .route("/bookings/{id}", get(bookings::get_booking))
         .route("/bookings/{id}/cancel", post(bookings::cancel_booking))
+        .route("/bookings/{id}/checkout", post(payments::create_checkout))
+        .route("/bookings/{id}/payments", get(payments::booking_payments))
+        .route("/payments/stripe/webhook", post(payments::stripe_webhook))
+        .route(
+            "/admin/bookings/{id}/counter-payment",
+            post(payments::record_counter_payment),
+        )
+        .route(
+            "/admin/facilities/{id}/reconciliation",
+            get(payments::daily_reconciliation),
+        )
         .route(
             "/groups",
             post(groups::create_group).get(groups::list_groups),
@@ -126,8 +143,42 @@ pub fn build(state: AppState) -> Router {
         .route("/", get(web::home))
         .route("/login", get(web::sign_in_form).post(web::sign_in))
         .route("/logout", post(web::sign_out))
+        // The resident web pages (http::web): the same services as the API, as HTML.
+        .route("/language", get(web::switch_language))
+        .route("/static/{hash}/{name}", get(web::assets::serve))
+        .route("/facilities/{id}", get(web::catalogue::facility))
+        .route("/rooms/{id}", get(web::catalogue::room))
+        .route(
+            "/book",
+            get(web::booking::confirm).post(web::booking::create),
+        )
+        .route("/bookings", get(web::booking::list))
+        .route("/bookings/{id}", get(web::booking::show))
+        .route(
+            "/bookings/{id}/cancel",
+            get(web::booking::cancel_form).post(web::booking::cancel),
+        )
+        .route("/bookings/{id}/pay", post(web::booking::pay))
+        .route(
+            "/register",
+            get(web::account::register_form).post(web::account::register),
+        )
+        .route("/register/sent", get(web::account::register_sent))
+        .route(
+            "/verify-email",
+            get(web::account::verify_form).post(web::account::verify),
+        )
+        // Payment pages: the embedded provider's checkout, the return pages, the receipt.
+        .route("/pay/complete", get(payments::payment_complete))
+        .route("/pay/cancelled", get(payments::payment_cancelled))
+        .route("/pay/{token}", get(payments::checkout_page))
+        .route("/pay/{token}/complete", post(payments::complete_checkout))
+        .route("/pay/{token}/abandon", post(payments::abandon_checkout))
+        .route("/bookings/{id}/receipt", get(payments::receipt_page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        // Card verification keys: well-known, outside the API prefix.
+        .route("/.well-known/jwks.json", get(cards::jwks))
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
         .fallback(route_not_found)

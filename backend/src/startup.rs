@@ -74,12 +74,51 @@ impl Application {
             .renewal
             .validate()
             .context("renewal rules in the configuration")?;
+        // Links in checkouts point at the public URL, or at the address actually bound (port 0
+        // in tests), so an embedded checkout link always works.
+        let base_url = match &settings.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
+        let payments = crate::payments::Payments::from_settings(&settings, &base_url)
+            .context("payment settings")?;
+        if payments.is_test_mode() {
+            tracing::warn!(
+                "STRIPE_SECRET_KEY is not set: payments use the embedded test-mode provider and move no real money"
+            );
+        }
+        settings
+            .checkin
+            .validate()
+            .map_err(anyhow::Error::msg)
+            .context("check-in rules in the configuration")?;
+        settings
+            .penalties
+            .validate()
+            .map_err(anyhow::Error::msg)
+            .context("penalty rules in the configuration")?;
+        let card_keys = crate::services::card_keys::CardKeyConfig::parse(
+            settings
+                .card_signing_keys
+                .as_ref()
+                .map(secrecy::ExposeSecret::expose_secret),
+        )?;
+        crate::services::card_keys::prepare(
+            &db,
+            &card_keys,
+            settings.demo_enabled(),
+            chrono::Utc::now(),
+        )
+        .await
+        .context("card signing keys")?;
         let state = AppState {
             db,
             settings: Arc::new(settings),
             keys,
             login_throttle,
             booking_rules: Arc::new(booking_rules),
+            payments,
+            card_keys: Arc::new(card_keys),
         };
         Ok(Application {
             listener,
@@ -119,6 +158,10 @@ impl Application {
                 self.state.settings.slot_window_days,
             ));
             tokio::spawn(crate::jobs::payment_deadlines::run(self.state.db.clone()));
+            tokio::spawn(crate::jobs::refunds::run(
+                self.state.db.clone(),
+                self.state.payments.clone(),
+            ));
             match self.mail_delivery {
                 Some(delivery) => {
                     tokio::spawn(delivery.run(self.state.db.clone()));
@@ -128,6 +171,10 @@ impl Application {
                 ),
             }
             tokio::spawn(crate::jobs::registration_reminders::run(
+                self.state.db.clone(),
+                self.state.settings.clone(),
+            ));
+            tokio::spawn(crate::jobs::no_shows::run(
                 self.state.db.clone(),
                 self.state.settings.clone(),
             ));

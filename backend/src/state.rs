@@ -18,4 +18,8 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Booking windows, payment deadline, refund tiers and per-person limits.
     pub booking_rules: Arc<crate::domain::booking::BookingRules>,
+    /// The payment provider: Stripe, or the embedded test-mode one (`crate::payments`).
+    pub payments: crate::payments::Payments,
+    /// The configured card signing keys (empty in demo mode: the keys are in the database).
+    pub card_keys: Arc<crate::services::card_keys::CardKeyConfig>,
 }

@@ -15,6 +15,10 @@ mod m20261123_000006_groups;
 pub mod m20261123_000007_identity_documents;
 mod m20261123_000008_mail_delivery;
 mod m20261123_000009_account_lifecycle;
+/// Public for its CHECK lists (the domain's consistency test).
+pub mod m20261123_000010_payments;
+/// Public for its CHECK lists (the domain's consistency test).
+pub mod m20261123_000011_cards_and_checkins;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -32,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_identity_documents::Migration),
             Box::new(m20261123_000008_mail_delivery::Migration),
             Box::new(m20261123_000009_account_lifecycle::Migration),
+            Box::new(m20261123_000010_payments::Migration),
+            Box::new(m20261123_000011_cards_and_checkins::Migration),
         ]
     }
 }

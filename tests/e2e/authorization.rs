@@ -156,12 +156,85 @@ async fn each_protected_route_answers_each_role_as_designed() {
             Some(json!({})),
             [401, 404, 404, 404, 404],
         ),
+        // Payments: my own bookings only (none of these exist), the webhook needs Stripe's
+        // signature whoever calls, and counter payments and the reconciliation are staff work.
+        (
+            "POST",
+            "/api/v1/bookings/999999/checkout",
+            Some(json!({})),
+            [401, 404, 404, 404, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/bookings/999999/payments",
+            None,
+            [401, 404, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/payments/stripe/webhook",
+            Some(json!({"id": "evt_x", "type": "checkout.session.completed"})),
+            [400, 400, 400, 400, 400],
+        ),
+        (
+            "POST",
+            "/api/v1/admin/bookings/999999/counter-payment",
+            Some(json!({"method": "cash", "amount_yen": 100})),
+            [401, 403, 404, 404, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/admin/facilities/999999/reconciliation",
+            None,
+            [401, 403, 404, 404, 404],
+        ),
+        (
+            "GET",
+            "/bookings/999999/receipt",
+            None,
+            [401, 404, 404, 404, 404],
+        ),
         // Fee reductions are the city's: admins only.
         (
             "POST",
             "/api/v1/admin/groups/999999/fee-reduction",
             Some(json!({"code": null})),
             [401, 403, 403, 403, 404],
+        ),
+        // The card: the demo resident has a card number; staff accounts have none.
+        ("GET", "/api/v1/me/card", None, [401, 200, 403, 403, 403]),
+        (
+            "GET",
+            "/api/v1/me/penalties",
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        // The key set is public.
+        (
+            "GET",
+            "/.well-known/jwks.json",
+            None,
+            [200, 200, 200, 200, 200],
+        ),
+        // Check-in: staff only at assigned facilities (no one is assigned to 999999; admins
+        // are everywhere, and it does not exist).
+        (
+            "POST",
+            "/api/v1/checkins",
+            Some(json!({"facility_id": 999999, "card_number": "9000000068"})),
+            [401, 403, 403, 403, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/checkins/sync",
+            Some(json!({"items": []})),
+            [401, 403, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/checkins/revocations",
+            None,
+            [401, 403, 200, 200, 200],
         ),
     ];
     let mut wrong = Vec::new();

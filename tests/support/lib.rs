@@ -8,6 +8,7 @@
 //! a template file copied per test. Tests never sleep: the listener is bound before serving.
 
 pub mod smtp;
+pub mod stripe_stub;
 
 use std::path::PathBuf;
 
@@ -132,10 +133,31 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         demo: Some(false),
         run_jobs: false,
         session_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple()).into()),
+        // A card key of its own for each test app, as production configures one.
+        card_signing_keys: Some(card_key_pem(&random_card_seed()).into()),
         db_max_connections: 8,
         log_format: LogFormat::Pretty,
         ..Settings::default()
     }
+}
+
+/// A random Ed25519 seed for a test card key.
+pub fn random_card_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed
+}
+
+/// The PKCS#8 PEM of the Ed25519 key with `seed`, as `openssl genpkey -algorithm ed25519`
+/// writes it (what `YOYAKU_CARD_SIGNING_KEYS` takes).
+pub fn card_key_pem(seed: &[u8; 32]) -> String {
+    use base64::Engine;
+    let der = yoyaku::domain::card_token::pkcs8_der(seed);
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(der)
+    )
 }
 
 /// Spawn the app on a fresh seeded database.

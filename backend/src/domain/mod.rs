@@ -3,9 +3,13 @@
 pub mod booking;
 pub mod calendar;
 pub mod card;
+pub mod card_token;
+pub mod checkin;
 pub mod documents;
 pub mod groups;
 pub mod kinds;
+pub mod payments;
+pub mod penalties;
 pub mod pricing;
 pub mod registration;
 pub mod renewal;

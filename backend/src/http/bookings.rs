@@ -113,9 +113,12 @@ pub async fn cancel_booking(
     user: AuthUser,
     ValidPath(BookingIdParam { id }): ValidPath<BookingIdParam>,
 ) -> Result<Json<CancelResponse>, AppError> {
-    Ok(Json(
-        bookings::cancel_booking(&state.db, &state.booking_rules, user.id, id, Utc::now()).await?,
-    ))
+    let now = Utc::now();
+    let cancelled =
+        bookings::cancel_booking(&state.db, &state.booking_rules, user.id, id, now).await?;
+    // After the commit: end open checkouts and give the money back through the provider.
+    crate::services::payments::after_booking_ended(&state.db, &state.payments, id, now).await;
+    Ok(Json(cancelled))
 }
 
 /// What a booking would cost, line by line, and when it would have to be paid, without booking.

@@ -106,6 +106,33 @@ pub mod codes {
     pub const FILE_TOO_LARGE: &str = "file_too_large";
     /// A per-person limit is reached; `fields` names the limit (as booking's `limit_reached`).
     pub const LIMIT_REACHED: &str = "limit_reached";
+    /// The booking cannot be paid (not awaiting payment, free, or past its deadline).
+    pub const BOOKING_NOT_PAYABLE: &str = "booking_not_payable";
+    /// A payment's amount or currency is not the booking's; `fields` names `amount_yen`.
+    pub const AMOUNT_MISMATCH: &str = "amount_mismatch";
+    /// The payment provider (Stripe) could not be reached; try again.
+    pub const PAYMENT_PROVIDER_UNAVAILABLE: &str = "payment_provider_unavailable";
+    /// A webhook's signature is missing, stale or wrong.
+    pub const INVALID_SIGNATURE: &str = "invalid_signature";
+    /// The account cannot have a card now (registration not approved and current, or no card
+    /// number).
+    pub const CARD_NOT_AVAILABLE: &str = "card_not_available";
+    /// No card signing key is configured on this server.
+    pub const CARDS_UNAVAILABLE: &str = "cards_unavailable";
+    /// Not a card token, or its signature does not match (altered); `fields` names `token`.
+    pub const CARD_TOKEN_INVALID: &str = "card_token_invalid";
+    /// The token is signed with a key this city does not publish (another city's card).
+    pub const CARD_UNKNOWN_KEY: &str = "card_unknown_key";
+    /// The token expired (or is dated in the future); the holder refreshes the card online.
+    pub const CARD_TOKEN_EXPIRED: &str = "card_token_expired";
+    /// The card was revoked, suspended or replaced by a newer one.
+    pub const CARD_REVOKED: &str = "card_revoked";
+    /// No card with this id or number.
+    pub const CARD_NOT_FOUND: &str = "card_not_found";
+    /// The holder's registration is not approved and current (expired, under review, …).
+    pub const REGISTRATION_NOT_CURRENT: &str = "registration_not_current";
+    /// Booking is suspended after repeated no-shows; the message gives the end.
+    pub const BOOKING_SUSPENDED: &str = "booking_suspended";
     /// The request ran past the server's time limit.
     pub const TIMEOUT: &str = "timeout";
     /// Something failed on our side.
@@ -331,6 +358,9 @@ impl From<BookingError> for AppError {
             BookingError::Pricing(_) => AppError::invalid_field("equipment", message),
             BookingError::IdempotencyKeyReused => unprocessable(codes::IDEMPOTENCY_KEY_REUSED),
             BookingError::NotFound => AppError::not_found("booking"),
+            BookingError::Suspended(_) => {
+                AppError::client(StatusCode::FORBIDDEN, codes::BOOKING_SUSPENDED, message)
+            }
             BookingError::NotApproved => AppError::client(
                 StatusCode::FORBIDDEN,
                 codes::REGISTRATION_NOT_APPROVED,

@@ -4,8 +4,10 @@
 use utoipa::OpenApi;
 
 use super::account;
+use super::cards;
 use super::documents;
 use super::error::{ErrorBody, ErrorResponse, FieldError};
+use super::payments;
 use super::{auth, availability, bookings, facilities, groups, health, registration, review};
 
 /// Declares the `bearer` security scheme the signed-in routes use.
@@ -72,6 +74,11 @@ Asia/Tokyo; money is whole yen.",
         bookings::list_bookings,
         bookings::get_booking,
         bookings::cancel_booking,
+        payments::create_checkout,
+        payments::booking_payments,
+        payments::stripe_webhook,
+        payments::record_counter_payment,
+        payments::daily_reconciliation,
         groups::create_group,
         groups::list_groups,
         groups::get_group,
@@ -81,6 +88,12 @@ Asia/Tokyo; money is whole yen.",
         groups::register_group,
         groups::dissolve_group,
         groups::set_fee_reduction,
+        cards::my_card,
+        cards::jwks,
+        cards::revocations,
+        cards::check_in,
+        cards::sync_checkins,
+        cards::my_penalties,
     ),
     components(schemas(ErrorResponse, ErrorBody, FieldError)),
     modifiers(&BearerAuth),
@@ -94,6 +107,8 @@ Asia/Tokyo; money is whole yen.",
         (name = "documents", description = "Identity and residency documents for the review of a registration"),
         (name = "availability", description = "Slots, their state and price, and free-slot search"),
         (name = "operations", description = "Health and readiness"),
+        (name = "cards", description = "The user card (QR), its public keys, check-in at the venue (online and offline), no-show penalties"),
+        (name = "payments", description = "Checkout (Stripe, or the embedded test-mode provider), the booking's ledger, Stripe's webhook"),
     )
 )]
 pub struct ApiDoc;

@@ -1,6 +1,17 @@
-//! The thin web frontend's pages, rendered from askama templates in `web/templates/` and compiled
-//! into the binary. For now: the home page, and signing in and out of a browser session
-//! (http::web_session).
+//! The resident web frontend: server-rendered pages (askama templates in `web/templates/`,
+//! strings in `web/locales/`, assets in `web/static/`, all compiled into the binary), enhanced
+//! with htmx where JavaScript runs. Every page works as plain links and forms; htmx requests go
+//! to the same handlers and swap one region of the same page.
+//!
+//! This file holds signing in and out of a browser session (http::web_session) and the language
+//! switch; the pages are in the submodules, one per area.
+
+pub mod account;
+pub mod assets;
+pub mod booking;
+pub mod catalogue;
+pub mod i18n;
+pub mod page;
 
 use std::net::SocketAddr;
 
@@ -8,51 +19,25 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use cookie::time::Duration as CookieDuration;
 use serde::Deserialize;
 
 use super::error::AppError;
 use super::web_session::{
-    CSRF_COOKIE, REFRESH_COOKIE, check_csrf, cleared_session_cookies, cookie_value,
-    new_csrf_cookie, secure_cookies, session_cookies, set_cookies,
+    REFRESH_COOKIE, check_csrf, cleared_session_cookies, cookie_value, new_csrf_cookie,
+    secure_cookies, session_cookies, set_cookies,
 };
 use crate::services::sessions::{self, SessionError};
 use crate::state::AppState;
-
-/// `GET /`.
-#[derive(Template)]
-#[template(path = "index.html")]
-pub struct HomePage {
-    pub facility_count: u64,
-}
-
-/// Render the home page.
-pub async fn home(
-    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
-) -> Response {
-    use sea_orm::{EntityTrait, PaginatorTrait};
-    let facility_count = crate::entities::facility::Entity::find()
-        .count(&state.db)
-        .await
-        .unwrap_or(0);
-    render(HomePage { facility_count })
-}
-
-fn render(page: impl Template) -> Response {
-    match page.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(error) => {
-            tracing::error!(error = %error, "template failed to render");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
+pub use catalogue::home;
+use page::Chrome;
 
 /// `GET /login`.
 #[derive(Template)]
 #[template(path = "sign-in.html")]
-pub struct SignInPage {
-    pub csrf: String,
+pub struct SignInPage<'a> {
+    pub c: &'a Chrome,
     pub next: String,
     pub email: String,
     pub error: Option<&'static str>,
@@ -97,33 +82,19 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-/// The CSRF seed of this browser, and the cookie to set when it has none yet.
-fn csrf_seed(state: &AppState, headers: &HeaderMap) -> (String, Option<cookie::Cookie<'static>>) {
-    match cookie_value(headers, CSRF_COOKIE).filter(|s| !s.is_empty()) {
-        Some(seed) => (seed, None),
-        None => {
-            let (seed, cookie) = new_csrf_cookie(secure_cookies(state));
-            (seed, Some(cookie))
-        }
-    }
-}
-
 fn sign_in_page(
-    state: &AppState,
-    headers: &HeaderMap,
+    c: &Chrome,
     status: StatusCode,
     form: (&str, &str),
     error: Option<&'static str>,
 ) -> Response {
-    let (seed, new_cookie) = csrf_seed(state, headers);
     let page = SignInPage {
-        csrf: state.keys.csrf_token(&seed),
+        c,
         next: form.1.to_owned(),
         email: form.0.to_owned(),
         error,
     };
-    let mut response = (status, render(page)).into_response();
-    set_cookies(&mut response, new_cookie.as_slice());
+    let mut response = c.respond(status, &page);
     // Sign-in pages carry a per-browser token: never cache them.
     response
         .headers_mut()
@@ -132,18 +103,15 @@ fn sign_in_page(
 }
 
 /// `GET /login`: the sign-in form.
-pub async fn sign_in_form(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<SignInQuery>,
-) -> Response {
+pub async fn sign_in_form(c: Chrome, Query(query): Query<SignInQuery>) -> Response {
     let next = safe_next(query.next.as_deref());
-    sign_in_page(&state, &headers, StatusCode::OK, ("", &next), None)
+    sign_in_page(&c, StatusCode::OK, ("", &next), None)
 }
 
 /// `POST /login`: check the form's CSRF token, the throttle and the password; on success start
 /// a browser session (and a new CSRF seed) and go to `next`.
 pub async fn sign_in(
+    c: Chrome,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -152,24 +120,17 @@ pub async fn sign_in(
     let next = safe_next(Some(&form.next));
     let again = |status, message| {
         Ok(sign_in_page(
-            &state,
-            &headers,
+            &c,
             status,
             (&form.email, &next),
-            Some(message),
+            Some(c.t(message)),
         ))
     };
     if check_csrf(&state, &headers, Some(&form.csrf)).is_err() {
-        return again(
-            StatusCode::FORBIDDEN,
-            "このページの有効期限が切れました。もう一度ログインしてください。 / This page expired; please sign in again.",
-        );
+        return again(StatusCode::FORBIDDEN, "sign_in.err_expired");
     }
     if let Err(wait) = state.login_throttle.check(&form.email, peer.ip()) {
-        let mut response = again(
-            StatusCode::TOO_MANY_REQUESTS,
-            "ログインの試行が多すぎます。しばらくしてからお試しください。 / Too many sign-in attempts; please wait and try again.",
-        )?;
+        let mut response = again(StatusCode::TOO_MANY_REQUESTS, "sign_in.err_throttled")?;
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs()));
@@ -189,14 +150,12 @@ pub async fn sign_in(
             set_cookies(&mut response, &cookies);
             Ok(response)
         }
-        Err(SessionError::InvalidCredentials) => again(
-            StatusCode::UNAUTHORIZED,
-            "メールアドレスまたはパスワードが正しくありません。 / The email address or password is not correct.",
-        ),
-        Err(SessionError::EmailNotVerified) => again(
-            StatusCode::FORBIDDEN,
-            "メールアドレスの確認が済んでいません。届いたメールのリンクを開いてください。 / Your email address is not verified yet: open the link in the mail we sent.",
-        ),
+        Err(SessionError::InvalidCredentials) => {
+            again(StatusCode::UNAUTHORIZED, "sign_in.err_credentials")
+        }
+        Err(SessionError::EmailNotVerified) => {
+            again(StatusCode::FORBIDDEN, "sign_in.err_unverified")
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -217,6 +176,36 @@ pub async fn sign_out(
         &cleared_session_cookies(secure_cookies(&state)),
     );
     Ok(response)
+}
+
+/// `?lang=&next=` of the language switch.
+#[derive(Debug, Deserialize)]
+pub struct LanguageQuery {
+    #[serde(default)]
+    pub lang: String,
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// `GET /language?lang=en&next=/path`: remember the language in a cookie and go back. A plain
+/// link, so it works without JavaScript; pages also honour `?lang=` directly.
+pub async fn switch_language(
+    State(state): State<AppState>,
+    Query(query): Query<LanguageQuery>,
+) -> Response {
+    let next = safe_next(query.next.as_deref());
+    let mut response = Redirect::to(&next).into_response();
+    if let Some(lang) = i18n::Lang::parse(&query.lang) {
+        let cookie = cookie::Cookie::build((i18n::LANG_COOKIE, lang.code()))
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(secure_cookies(&state))
+            .path("/")
+            .max_age(CookieDuration::days(365))
+            .build();
+        set_cookies(&mut response, &[cookie]);
+    }
+    response
 }
 
 #[cfg(test)]

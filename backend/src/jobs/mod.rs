@@ -3,6 +3,8 @@
 //! lottery draws.
 
 pub mod mail_delivery;
+pub mod no_shows;
 pub mod payment_deadlines;
+pub mod refunds;
 pub mod registration_reminders;
 pub mod slot_generation;

@@ -15,8 +15,7 @@
 use sha2::{Digest, Sha256};
 
 use super::{
-    CheckoutCreated, CheckoutRequest, PaymentProvider, ProviderError, RefundCreated,
-    RefundRequest,
+    CheckoutCreated, CheckoutRequest, PaymentProvider, ProviderError, RefundCreated, RefundRequest,
 };
 use crate::domain::payments::Provider;
 

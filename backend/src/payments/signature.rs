@@ -72,8 +72,8 @@ pub fn verify(
 }
 
 fn mac(secret: &str, timestamp: &str, payload: &[u8]) -> Result<HmacSha256, SignatureError> {
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes())
-        .map_err(|_| SignatureError::NotConfigured)?;
+    let mut mac =
+        HmacSha256::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::NotConfigured)?;
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(payload);
@@ -103,7 +103,10 @@ mod tests {
     fn a_genuine_signature_is_accepted() {
         let body = br#"{"id":"evt_1"}"#;
         let header = sign(body, "whsec_test", NOW);
-        assert_eq!(verify(&header, body, &secrets(&["whsec_test"]), NOW), Ok(()));
+        assert_eq!(
+            verify(&header, body, &secrets(&["whsec_test"]), NOW),
+            Ok(())
+        );
         // Within the tolerance, either way.
         assert_eq!(
             verify(&header, body, &secrets(&["whsec_test"]), NOW + 299),
@@ -120,7 +123,12 @@ mod tests {
         let body = br#"{"id":"evt_1"}"#;
         let header = sign(body, "whsec_test", NOW);
         assert_eq!(
-            verify(&header, br#"{"id":"evt_2"}"#, &secrets(&["whsec_test"]), NOW),
+            verify(
+                &header,
+                br#"{"id":"evt_2"}"#,
+                &secrets(&["whsec_test"]),
+                NOW
+            ),
             Err(SignatureError::NoMatch)
         );
         assert_eq!(
@@ -150,7 +158,10 @@ mod tests {
         let good = sign(body, "new", NOW);
         let v1 = good.split_once(",v1=").unwrap().1;
         let header = format!("t={NOW},v1={},v1={v1},v0=zz", "00".repeat(32));
-        assert_eq!(verify(&header, body, &secrets(&["old", "new"]), NOW), Ok(()));
+        assert_eq!(
+            verify(&header, body, &secrets(&["old", "new"]), NOW),
+            Ok(())
+        );
         assert_eq!(
             verify(&header, body, &secrets(&["old"]), NOW),
             Err(SignatureError::NoMatch)

@@ -22,8 +22,7 @@ use stripe_core::refund::CreateRefund;
 use stripe_types::Currency;
 
 use super::{
-    CheckoutCreated, CheckoutRequest, PaymentProvider, ProviderError, RefundCreated,
-    RefundRequest,
+    CheckoutCreated, CheckoutRequest, PaymentProvider, ProviderError, RefundCreated, RefundRequest,
 };
 use crate::domain::payments::Provider;
 
@@ -44,6 +43,10 @@ impl StripeProvider {
         api_base: Option<&str>,
         base_url: String,
     ) -> Result<StripeProvider, ProviderError> {
+        // rustls is built with both ring and aws-lc-rs here (other crates ask for each), so it
+        // cannot pick a process default by itself and would panic at the first connection.
+        // Install ring, as lettre uses; if something installed one already, that one stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = ClientBuilder::new(secret).timeout(CALL_TIMEOUT);
         if let Some(base) = api_base.map(str::trim).filter(|b| !b.is_empty()) {
             // The client appends `v1/…` to the base as given.

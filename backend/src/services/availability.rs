@@ -267,3 +267,16 @@ pub async fn search_free_slots(
     }
     Ok(results)
 }
+
+/// Slots by id, in time order (the web pages label a booking's or a quote's lines with their
+/// times). Unknown ids are left out.
+pub async fn slots_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<slot::Model>, DbErr> {
+    slot::Entity::find()
+        .filter(slot::Column::Id.is_in(ids.to_vec()))
+        .order_by_asc(slot::Column::StartsAt)
+        .all(db)
+        .await
+}

@@ -60,6 +60,9 @@ pub enum BookingError {
     NotFound,
     #[error("your registration must be approved (and not expired) before you can book")]
     NotApproved,
+    /// Repeated no-shows (`services::penalties`); `GET /me/penalties` lists them.
+    #[error("booking is suspended until {} after repeated no-shows; see your penalty points", .0.with_timezone(&tokyo()).format("%Y-%m-%d %H:%M"))]
+    Suspended(DateTime<Utc>),
     #[error("a booking that is {0} cannot be cancelled")]
     NotCancellable(String),
     #[error(transparent)]
@@ -352,6 +355,9 @@ async fn booker(
     now: DateTime<Utc>,
 ) -> Result<Booker, BookingError> {
     ensure_may_book(person, now)?;
+    if let Some(until) = crate::services::penalties::suspended_until(db, person.id, now).await? {
+        return Err(BookingError::Suspended(until));
+    }
     let Some(group_id) = request.group_id else {
         return Ok(Booker {
             user_id: person.id,
@@ -661,12 +667,9 @@ pub async fn cancel_booking(
         .map_err(|_| BookingError::NotCancellable(b.state.clone()))?;
     let to = crate::domain::booking::transition(from, BookingEvent::CancelledByResident)
         .map_err(|_| BookingError::NotCancellable(b.state.clone()))?;
-    // Nothing is paid before payment arrives; the payment work records what was paid.
-    let paid_yen = if from == BookingState::AwaitingPayment {
-        0
-    } else {
-        i64::from(b.total_yen)
-    };
+    // What the ledger holds for it: applied payments (online or at the counter) less refunds
+    // already committed. Nothing for an unpaid or free booking.
+    let paid_yen = crate::services::payments::refundable_yen_within(&txn, id).await?;
     let decision = rules
         .refunds
         .refund(paid_yen, now, b.starts_at, CancelReason::Resident);
@@ -688,6 +691,17 @@ pub async fn cancel_booking(
         // The payment deadline job (or another request) changed it since we read it.
         return Err(BookingError::NotCancellable(b.state.clone()));
     }
+    // The refund is committed with the cancellation; the money moves after the commit
+    // (services::payments::settle_refunds, with each refund's idempotency key).
+    crate::services::payments::schedule_refund_within(
+        &txn,
+        id,
+        decision.amount_yen,
+        crate::domain::payments::RefundReason::CancelledByResident,
+        Some(user_id),
+        now,
+    )
+    .await?;
     let booking = get_booking(&txn, user_id, id).await?;
     txn.commit().await?;
     Ok(CancelResponse {

@@ -52,8 +52,8 @@ use crate::payments::{
 };
 use crate::services::audit;
 use crate::views::payment::{
-    CheckoutResponse, CounterPaymentRequest, CounterPaymentResponse, LedgerResponse,
-    PaymentView, ProviderTotals, ReconciliationResponse, RefundView,
+    CheckoutResponse, CounterPaymentRequest, CounterPaymentResponse, LedgerResponse, PaymentView,
+    ProviderTotals, ReconciliationResponse, RefundView,
 };
 
 /// Why a payment request was refused.
@@ -262,7 +262,10 @@ pub async fn embedded_checkout(
     else {
         return Ok(None);
     };
-    let Some(b) = booking::Entity::find_by_id(attempt.booking_id).one(db).await? else {
+    let Some(b) = booking::Entity::find_by_id(attempt.booking_id)
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     let (room, facility) = room_and_facility(db, b.room_id).await?;
@@ -463,7 +466,10 @@ pub async fn record_online_payment_within(
             None,
             from,
             BookingState::Confirmed,
-            format!("paid online ({}), {} yen", arrived.provider, arrived.amount_yen),
+            format!(
+                "paid online ({}), {} yen",
+                arrived.provider, arrived.amount_yen
+            ),
             now,
         )
         .await?;
@@ -495,7 +501,11 @@ pub async fn record_online_payment_within(
         now,
     )
     .await?;
-    tracing::warn!(booking.id = b.id, payment.id = saved.id, "late payment refunded in full");
+    tracing::warn!(
+        booking.id = b.id,
+        payment.id = saved.id,
+        "late payment refunded in full"
+    );
     Ok(Recorded::Returned {
         booking_id: b.id,
         payment_id: saved.id,
@@ -540,7 +550,9 @@ pub async fn record_counter_payment(
         return Err(PaymentError::NotPayable("this booking is free".into()));
     }
     if !confirm_paid(&txn, b.id).await? {
-        return Err(PaymentError::NotPayable("the booking changed; reload it".into()));
+        return Err(PaymentError::NotPayable(
+            "the booking changed; reload it".into(),
+        ));
     }
     let receipt_number = counter_receipt_number(tokyo_date(now), b.id);
     let saved = payment::Entity::insert(payment::ActiveModel {
@@ -652,7 +664,7 @@ pub async fn refundable_yen_within(
     Ok(applied_payments(txn, booking_id)
         .await?
         .iter()
-        .map(|p| (p.amount_yen - p.refunded_yen).max(0))
+        .map(|p| std::cmp::max(p.amount_yen - p.refunded_yen, 0))
         .sum())
 }
 
@@ -813,7 +825,10 @@ async fn fail_refund(
 ) -> Result<(), DbErr> {
     let txn = begin_write(db).await?;
     let changed = refund::Entity::update_many()
-        .col_expr(refund::Column::State, Expr::value(RefundState::Failed.code()))
+        .col_expr(
+            refund::Column::State,
+            Expr::value(RefundState::Failed.code()),
+        )
         .col_expr(refund::Column::Failure, Expr::value(message.to_owned()))
         .filter(refund::Column::Id.eq(r.id))
         .filter(refund::Column::State.eq(RefundState::Pending.code()))
@@ -865,7 +880,10 @@ pub async fn expire_open_checkouts(
     let open = query.limit(100).all(db).await?;
     let mut ended = 0;
     for attempt in open {
-        let Some(b) = booking::Entity::find_by_id(attempt.booking_id).one(db).await? else {
+        let Some(b) = booking::Entity::find_by_id(attempt.booking_id)
+            .one(db)
+            .await?
+        else {
             continue;
         };
         if state_of(&b)? == BookingState::AwaitingPayment {
@@ -1034,9 +1052,10 @@ async fn reconcile_charge_refunds(
         .unwrap_or_default();
     let mut outcome = "refunds_reconciled";
     for item in listed {
-        let (Some(refund_id), Some(amount)) =
-            (text(&item, "id"), item.get("amount").and_then(Value::as_i64))
-        else {
+        let (Some(refund_id), Some(amount)) = (
+            text(&item, "id"),
+            item.get("amount").and_then(Value::as_i64),
+        ) else {
             continue;
         };
         let done = text(&item, "status") == Some("succeeded");
@@ -1165,7 +1184,10 @@ async fn views_of(
         .all(db)
         .await?
     {
-        refunds.entry(r.payment_id).or_default().push(refund_view(r));
+        refunds
+            .entry(r.payment_id)
+            .or_default()
+            .push(refund_view(r));
     }
     Ok(payments
         .into_iter()
@@ -1277,6 +1299,9 @@ pub async fn daily_reconciliation(
     facility_id: i32,
     date: NaiveDate,
 ) -> Result<ReconciliationResponse, PaymentError> {
+    if actor.1 == Role::Resident {
+        return Err(PaymentError::Forbidden);
+    }
     let f = facility::Entity::find_by_id(facility_id)
         .one(db)
         .await?

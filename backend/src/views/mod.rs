@@ -3,9 +3,11 @@
 pub mod account;
 pub mod availability;
 pub mod booking;
+pub mod cards;
 pub mod documents;
 pub mod facility;
 pub mod group;
+pub mod payment;
 pub mod registration;
 pub mod review;
 pub mod session;

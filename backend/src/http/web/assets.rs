@@ -1,0 +1,120 @@
+//! The pages' static files (`web/static/`), compiled into the binary and served at
+//! `/static/<hash>/<name>`, where `<hash>` is the start of the file's SHA-256. A changed file gets
+//! a new URL, so each URL can be cached for a year (`immutable`) and a browser never mixes an old
+//! script with a new page. Nothing is fetched from another site.
+
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+/// One embedded file.
+pub struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub bytes: &'static [u8],
+    /// The first 16 hex digits of the SHA-256 of `bytes`.
+    pub hash: String,
+}
+
+impl Asset {
+    /// The URL pages refer to it by.
+    pub fn url(&self) -> String {
+        format!("/static/{}/{}", self.hash, self.name)
+    }
+}
+
+/// The file name of the vendored htmx; its version and checksum are in `web/static/README.md`.
+pub const HTMX: &str = "htmx-2.0.11.min.js";
+pub const APP_CSS: &str = "app.css";
+pub const APP_JS: &str = "app.js";
+
+static FILES: [(&str, &str, &[u8]); 3] = [
+    (
+        HTMX,
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/static/htmx-2.0.11.min.js"),
+    ),
+    (
+        APP_CSS,
+        "text/css; charset=utf-8",
+        include_bytes!("../../../../web/static/app.css"),
+    ),
+    (
+        APP_JS,
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/static/app.js"),
+    ),
+];
+
+static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
+    FILES
+        .iter()
+        .map(|(name, content_type, bytes)| Asset {
+            name,
+            content_type,
+            bytes,
+            hash: hex::encode(&Sha256::digest(bytes)[..8]),
+        })
+        .collect()
+});
+
+/// The embedded file called `name`.
+pub fn asset(name: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|a| a.name == name)
+}
+
+/// The URL of the embedded file `name` (an empty string for an unknown name, which the tests
+/// rule out).
+pub fn url(name: &str) -> String {
+    asset(name).map(Asset::url).unwrap_or_default()
+}
+
+/// `GET /static/{hash}/{name}`: a file whose hash matches; anything else is 404, so an old URL
+/// never serves new bytes under a year-long cache.
+pub async fn serve(Path((hash, name)): Path<(String, String)>) -> Response {
+    let Some(asset) = asset(&name).filter(|a| a.hash == hash) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut response = asset.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_has_a_hashed_url_on_this_site() {
+        for name in [HTMX, APP_CSS, APP_JS] {
+            let url = url(name);
+            assert!(url.starts_with("/static/"), "{url}");
+            assert!(url.ends_with(name));
+            assert_eq!(asset(name).unwrap().hash.len(), 16);
+        }
+    }
+
+    #[test]
+    fn the_vendored_htmx_is_version_2() {
+        let text = std::str::from_utf8(asset(HTMX).unwrap().bytes).unwrap();
+        assert!(
+            text.contains("version:\"2.0.11\""),
+            "htmx 2.0.11 is vendored"
+        );
+    }
+}
