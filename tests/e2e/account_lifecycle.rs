@@ -3,7 +3,7 @@
 //! job runs at once), expiry stopping bookings, the data export (mine and nobody else's) and
 //! deleting the account (anonymised, signed out, paid bookings kept, sign-in refused).
 
-use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -11,7 +11,6 @@ use yoyaku::domain::calendar::tokyo_date;
 use yoyaku::domain::renewal::{RenewalRules, add_years, fresh_until};
 use yoyaku::entities::booking;
 use yoyaku::jobs::registration_reminders;
-use yoyaku::services::slots;
 use yoyaku_tests::{TestApp, blamed_fields, error_of, spawn_app};
 
 const PASSWORD: &str = "blue heron paints the harbour";
@@ -134,34 +133,8 @@ async fn gym_slots(app: &TestApp) -> (i64, Vec<i64>) {
             "SELECT id FROM rooms WHERE facility_id = {facility} AND code = 'main-gym'"
         ))
         .await;
-    let mut day = today() + Duration::days(2);
-    loop {
-        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        let holiday = app
-            .count(&format!(
-                "SELECT COUNT(*) FROM public_holidays WHERE date = '{day}'"
-            ))
-            .await
-            > 0;
-        if !weekend && !holiday {
-            slots::generate(&app.db, day, day, Some(facility))
-                .await
-                .unwrap();
-            let (_, body) = app
-                .get_json(&format!("/api/v1/rooms/{gym}/slots?from={day}&to={day}"))
-                .await;
-            let ids: Vec<i64> = body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["id"].as_i64().unwrap())
-                .collect();
-            if !ids.is_empty() {
-                return (gym, ids);
-            }
-        }
-        day += Duration::days(1);
-    }
+    let (_, ids) = app.free_slots_from(gym, 2).await;
+    (gym, ids)
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 use yoyaku::domain::calendar::tokyo_date;
@@ -28,30 +28,7 @@ async fn main_gym(app: &TestApp) -> (i32, i64, i64, i64) {
 
 /// An open weekday in the first-come window (from two days ahead), with its slots generated.
 async fn bookable_day(app: &TestApp, facility: i32) -> NaiveDate {
-    let mut day = tokyo_date(Utc::now()) + Duration::days(2);
-    loop {
-        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        let holiday = app
-            .count(&format!(
-                "SELECT COUNT(*) FROM public_holidays WHERE date = '{day}'"
-            ))
-            .await
-            > 0;
-        if !weekend && !holiday {
-            slots::generate(&app.db, day, day, Some(facility))
-                .await
-                .unwrap();
-            let n = app
-                .count(&format!(
-                    "SELECT COUNT(*) FROM slots s JOIN rooms r ON r.id = s.room_id WHERE r.facility_id = {facility} AND s.service_date = '{day}'"
-                ))
-                .await;
-            if n > 0 {
-                return day;
-            }
-        }
-        day += Duration::days(1);
-    }
+    app.bookable_day(facility, 2).await
 }
 
 /// The main gym (whole), a bookable day, and the gym's slot ids that day.

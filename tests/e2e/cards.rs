@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::sea_query::Expr;
@@ -14,7 +14,7 @@ use yoyaku::domain::calendar::{tokyo, tokyo_date};
 use yoyaku::domain::card_token::{RevocationReason, pkcs8_der};
 use yoyaku::domain::penalties::PenaltyRules;
 use yoyaku::entities::{booking, card, card_signing_key};
-use yoyaku::services::{card_keys, cards, penalties, slots};
+use yoyaku::services::{card_keys, cards, penalties};
 use yoyaku::startup::Application;
 use yoyaku_tests::{
     TestApp, card_key_pem, error_of, random_card_seed, spawn_app, spawn_app_with, test_settings,
@@ -121,31 +121,7 @@ fn decode_qr(svg: &str) -> (String, usize, u16) {
 
 /// An open weekday from two days ahead at the facility, with its slots generated.
 async fn bookable_day(app: &TestApp, facility: i32) -> NaiveDate {
-    let mut day = tokyo_date(Utc::now()) + Duration::days(2);
-    loop {
-        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        let holiday = app
-            .count(&format!(
-                "SELECT COUNT(*) FROM public_holidays WHERE date = '{day}'"
-            ))
-            .await
-            > 0;
-        if !weekend && !holiday {
-            slots::generate(&app.db, day, day, Some(facility))
-                .await
-                .unwrap();
-            let n = app
-                .count(&format!(
-                    "SELECT COUNT(*) FROM slots s JOIN rooms r ON r.id = s.room_id \
-                     WHERE r.facility_id = {facility} AND s.service_date = '{day}'"
-                ))
-                .await;
-            if n > 0 {
-                return day;
-            }
-        }
-        day += Duration::days(1);
-    }
+    app.bookable_day(facility, 2).await
 }
 
 /// Book `count` single-slot bookings of the Tsurumi main gym for the bearer of `token`, paid,

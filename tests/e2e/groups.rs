@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 use yoyaku::domain::calendar::tokyo_date;
-use yoyaku::services::slots;
 use yoyaku_tests::{TestApp, blamed_fields, error_of, spawn_app};
 
 /// A registered individual, as a test arranges them.
@@ -126,35 +125,8 @@ async fn baseball_field_slots(app: &TestApp) -> (i64, Vec<i64>) {
             "SELECT id FROM rooms WHERE facility_id = {facility} AND code = 'hardball'"
         ))
         .await;
-    let mut day: NaiveDate = tokyo_date(Utc::now()) + Duration::days(2);
-    loop {
-        let weekday = !matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        let holiday = app
-            .count(&format!(
-                "SELECT COUNT(*) FROM public_holidays WHERE date = '{day}'"
-            ))
-            .await
-            > 0;
-        if weekday && !holiday {
-            slots::generate(&app.db, day, day, Some(facility))
-                .await
-                .unwrap();
-            let (_, body) = app
-                .get_json(&format!("/api/v1/rooms/{room}/slots?from={day}&to={day}"))
-                .await;
-            let ids: Vec<i64> = body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|s| s["state"] == "available")
-                .map(|s| s["id"].as_i64().unwrap())
-                .collect();
-            if !ids.is_empty() {
-                return (room, ids);
-            }
-        }
-        day += Duration::days(1);
-    }
+    let (_, ids) = app.free_slots_from(room, 2).await;
+    (room, ids)
 }
 
 fn booking_body(room: i64, slot: i64, group: Option<i64>) -> Value {

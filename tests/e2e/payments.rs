@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 use yoyaku::domain::booking::{RefundPolicy, days_before_use};
 use yoyaku::domain::calendar::{tokyo_date, tokyo_instant};
 use yoyaku::payments::signature;
-use yoyaku::services::{bookings, slots};
+use yoyaku::services::bookings;
 use yoyaku_tests::stripe_stub::StripeStub;
 use yoyaku_tests::{TestApp, error_of, spawn_app, spawn_app_with};
 
@@ -32,36 +32,9 @@ async fn main_gym(app: &TestApp) -> (i32, i64) {
 
 /// The first open weekday at least `days` ahead with the gym's slots generated, and its slots.
 async fn gym_slots_from(app: &TestApp, days: i64) -> (i64, NaiveDate, Vec<i64>) {
-    let (facility, gym) = main_gym(app).await;
-    let mut day = tokyo_date(Utc::now()) + Duration::days(days);
-    loop {
-        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        let holiday = app
-            .count(&format!(
-                "SELECT COUNT(*) FROM public_holidays WHERE date = '{day}'"
-            ))
-            .await
-            > 0;
-        if !weekend && !holiday {
-            slots::generate(&app.db, day, day, Some(facility))
-                .await
-                .unwrap();
-            let (_, body) = app
-                .get_json(&format!("/api/v1/rooms/{gym}/slots?from={day}&to={day}"))
-                .await;
-            let ids: Vec<i64> = body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|s| s["state"] == "available")
-                .map(|s| s["id"].as_i64().unwrap())
-                .collect();
-            if !ids.is_empty() {
-                return (gym, day, ids);
-            }
-        }
-        day += Duration::days(1);
-    }
+    let (_, gym) = main_gym(app).await;
+    let (day, ids) = app.free_slots_from(gym, days).await;
+    (gym, day, ids)
 }
 
 /// A new resident's booking of one gym slot at least `days` ahead: (token, booking).

@@ -325,6 +325,87 @@ impl TestApp {
         (status, answer)
     }
 
+    /// The first weekday at least `from_days` ahead (Japan time) that is not a public holiday
+    /// and on which `facility` has slots, once they are generated for that day.
+    pub async fn bookable_day(&self, facility: i32, from_days: i64) -> chrono::NaiveDate {
+        let mut day = self.open_weekday_from(from_days).await;
+        loop {
+            yoyaku::services::slots::generate(&self.db, day, day, Some(facility))
+                .await
+                .expect("slots generated");
+            let n = self
+                .count(&format!(
+                    "SELECT COUNT(*) FROM slots s JOIN rooms r ON r.id = s.room_id \
+                     WHERE r.facility_id = {facility} AND s.service_date = '{day}'"
+                ))
+                .await;
+            if n > 0 {
+                return day;
+            }
+            day = self
+                .next_open_weekday(day + chrono::Duration::days(1))
+                .await;
+        }
+    }
+
+    /// The first open weekday at least `from_days` ahead on which `room` has available slots
+    /// (generating them as needed), and those slots' ids in time order.
+    pub async fn free_slots_from(
+        &self,
+        room: i64,
+        from_days: i64,
+    ) -> (chrono::NaiveDate, Vec<i64>) {
+        let facility = self
+            .count(&format!("SELECT facility_id FROM rooms WHERE id = {room}"))
+            .await as i32;
+        let mut day = self.open_weekday_from(from_days).await;
+        loop {
+            yoyaku::services::slots::generate(&self.db, day, day, Some(facility))
+                .await
+                .expect("slots generated");
+            let (_, body) = self
+                .get_json(&format!("/api/v1/rooms/{room}/slots?from={day}&to={day}"))
+                .await;
+            let ids: Vec<i64> = body["items"]
+                .as_array()
+                .expect("a slot list")
+                .iter()
+                .filter(|s| s["state"] == "available")
+                .map(|s| s["id"].as_i64().expect("a slot id"))
+                .collect();
+            if !ids.is_empty() {
+                return (day, ids);
+            }
+            day = self
+                .next_open_weekday(day + chrono::Duration::days(1))
+                .await;
+        }
+    }
+
+    async fn open_weekday_from(&self, from_days: i64) -> chrono::NaiveDate {
+        let today = yoyaku::domain::calendar::tokyo_date(chrono::Utc::now());
+        self.next_open_weekday(today + chrono::Duration::days(from_days))
+            .await
+    }
+
+    /// `day`, or the first day after it that is neither a weekend day nor a public holiday.
+    async fn next_open_weekday(&self, mut day: chrono::NaiveDate) -> chrono::NaiveDate {
+        use chrono::{Datelike, Weekday};
+        loop {
+            let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+            let holiday = self
+                .count(&format!(
+                    "SELECT COUNT(*) FROM public_holidays WHERE date = '{day}'"
+                ))
+                .await
+                > 0;
+            if !weekend && !holiday {
+                return day;
+            }
+            day += chrono::Duration::days(1);
+        }
+    }
+
     /// A scalar count from SQL, for assertions.
     pub async fn count(&self, sql: &str) -> i64 {
         count(&self.db, sql).await
