@@ -85,6 +85,27 @@ pub struct Settings {
     pub checkin: crate::domain::checkin::CheckinRules,
     /// No-shows, penalty points and suspension (`[penalties]`).
     pub penalties: crate::domain::penalties::PenaltyRules,
+    /// Lottery limits (wishes, wins) and the monthly round calendar (`[lottery]`).
+    pub lottery: crate::domain::lottery::LotteryRules,
+    /// Requests served at once (`YOYAKU_MAX_IN_FLIGHT`); more are refused at once with 503 and
+    /// `Retry-After` rather than queued until they time out. Health, readiness and metrics are
+    /// never refused.
+    pub max_in_flight: u32,
+    /// Bearer token for `GET /metrics` (`YOYAKU_METRICS_TOKEN`). Unset: only loopback clients.
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<SecretString>,
+    /// Seconds readiness reports `draining` after SIGTERM before the listener closes, so load
+    /// balancers stop sending new requests first (`YOYAKU_DRAIN_SECONDS`).
+    pub drain_seconds: u64,
+    /// Seconds in-flight requests may take to finish after the listener closes
+    /// (`YOYAKU_SHUTDOWN_GRACE_SECONDS`); the rest are cut off.
+    pub shutdown_grace_seconds: u64,
+    /// How long a background job's lease lasts without renewal (`YOYAKU_JOB_LEASE_SECONDS`):
+    /// the time after which another instance takes over the job of one that died.
+    pub job_lease_seconds: u64,
+    /// This instance's name in job leases and runs (`YOYAKU_INSTANCE_ID`). Unset: the host
+    /// name, the process id and a random suffix.
+    pub instance_id: Option<String>,
 }
 
 /// SQLite durability setting; see [`Settings::sqlite_synchronous`].
@@ -167,6 +188,13 @@ impl Default for Settings {
             card_signing_keys: None,
             checkin: crate::domain::checkin::CheckinRules::default(),
             penalties: crate::domain::penalties::PenaltyRules::default(),
+            lottery: crate::domain::lottery::LotteryRules::default(),
+            max_in_flight: 2048,
+            metrics_token: None,
+            drain_seconds: 0,
+            shutdown_grace_seconds: 25,
+            job_lease_seconds: 60,
+            instance_id: None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod entities;
 pub mod http;
 pub mod jobs;
+pub mod observability;
 pub mod payments;
 pub mod router;
 pub mod services;

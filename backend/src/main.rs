@@ -1,5 +1,5 @@
-//! The `yoyaku` command: `serve`, `migrate`, `slots`, `seed`, `outbox`, `bench`. Parses the
-//! command line and nothing else.
+//! The `yoyaku` command: `serve`, `migrate`, `slots`, `seed`, `outbox`, `card-keys`, `bench`,
+//! `lottery`. Parses the command line and nothing else.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Run the service (migrates, and seeds the demo city on an empty database in demo mode).
     Serve,
+    /// Exit 0 if the service on this host answers `GET /readyz` (the container HEALTHCHECK,
+    /// where there is no curl).
+    Healthcheck,
     /// Apply or inspect database migrations.
     Migrate {
         #[command(subcommand)]
@@ -49,10 +52,42 @@ enum Command {
         #[command(subcommand)]
         action: OutboxAction,
     },
+    /// The city's card signing keys (利用者証): list them, or rotate the demo key.
+    CardKeys {
+        #[command(subcommand)]
+        action: CardKeysAction,
+    },
     /// Benchmark: seed a city, start the server in-process on loopback, drive workloads A–E
     /// (and the concurrency sweep), check the invariants, print a table and write JSON (see
     /// docs/BENCHMARKS.md). The database it is given is wiped.
     Bench(Box<BenchArgs>),
+    /// The lottery (抽選): check a published draw, or time a city-sized draw.
+    Lottery {
+        #[command(subcommand)]
+        action: LotteryAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LotteryAction {
+    /// Re-run the draw from a published results file (`GET /api/v1/lottery/rounds/{id}/results`)
+    /// and exit non-zero, naming the first difference, unless the winners follow from the inputs
+    /// and the seed matches its commitment (docs/LOTTERY.md).
+    Verify {
+        /// The results JSON.
+        file: PathBuf,
+    },
+    /// Time a draw of synthetic applications (no database), e.g. a city month: 200,000
+    /// applications over 20,000 slots.
+    Bench {
+        #[arg(long, default_value_t = 200_000)]
+        applications: usize,
+        #[arg(long, default_value_t = 20_000)]
+        slots: usize,
+        /// Ranked wishes per application.
+        #[arg(long, default_value_t = 5)]
+        wishes: usize,
+    },
 }
 
 #[derive(clap::Args)]
@@ -150,6 +185,16 @@ enum SlotsAction {
 }
 
 #[derive(Subcommand, Clone, Copy)]
+enum CardKeysAction {
+    /// Every key: id, origin, created, retired, whether it signs and is in the JWKS.
+    List,
+    /// Make a new signing key; the old one stops signing but stays in the JWKS until every card
+    /// it signed has expired. Demo mode only: configured keys rotate by changing
+    /// YOYAKU_CARD_SIGNING_KEYS (put the new key first, keep the old one after it).
+    Rotate,
+}
+
+#[derive(Subcommand, Clone, Copy)]
 enum OutboxAction {
     /// The newest mails: id, created, to, template, subject, and sent/failed/pending.
     List {
@@ -196,6 +241,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
+        Command::Lottery { action } => lottery(action)?,
         Command::Bench(args) => {
             let (database_url, remove_after) = match args.database_url {
                 Some(url) => (url, false),
@@ -239,6 +285,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 report.violations
             );
         }
+        Command::Healthcheck => {
+            let url = format!("http://127.0.0.1:{}/readyz", settings.listen.port());
+            let response = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(4))
+                .build()?
+                .get(&url)
+                .send()
+                .await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "{url} answered {}",
+                response.status()
+            );
+        }
         Command::Serve => {
             Application::build(settings)
                 .await?
@@ -272,6 +332,51 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 "{} facilities, {} rooms: {} slots planned from {from} to {until}, {} created, {} removed",
                 report.facilities, report.rooms, report.planned, report.created, report.removed
             );
+        }
+        Command::CardKeys { action } => {
+            use yoyaku::services::card_keys::{self, CardKeyConfig};
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            let config = CardKeyConfig::parse(
+                settings
+                    .card_signing_keys
+                    .as_ref()
+                    .map(secrecy::ExposeSecret::expose_secret),
+            )?;
+            let now = chrono::Utc::now();
+            card_keys::prepare(&conn, &config, settings.demo_enabled(), now).await?;
+            if let CardKeysAction::Rotate = action {
+                anyhow::ensure!(
+                    config.is_configured() || settings.demo_enabled(),
+                    "no card keys to rotate: set YOYAKU_CARD_SIGNING_KEYS (demo mode generates its own)"
+                );
+                let kid = card_keys::rotate_generated(&conn, &config, now).await?;
+                println!(
+                    "new signing key {kid}; the previous keys stay published until their cards expire"
+                );
+            }
+            let keys = card_keys::inventory(&conn, &config, &settings.checkin, now).await?;
+            for k in &keys {
+                println!(
+                    "{:<10} {:<10} created {}  {:<28} {}{}",
+                    k.kid,
+                    k.origin,
+                    k.created_at.format("%Y-%m-%d %H:%M"),
+                    k.retired_at.map_or("in use".to_owned(), |at| format!(
+                        "retired {}",
+                        at.format("%Y-%m-%d %H:%M")
+                    )),
+                    if k.signing { "signing " } else { "" },
+                    if k.published {
+                        "published"
+                    } else {
+                        "unpublished"
+                    },
+                );
+            }
+            if keys.is_empty() {
+                println!("no card keys: set YOYAKU_CARD_SIGNING_KEYS, or run in demo mode");
+            }
         }
         Command::Outbox { action } => {
             let conn = db::connect(&settings).await?;
@@ -350,6 +455,45 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 report.halves,
                 report.holidays,
                 report.demo_users
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `yoyaku lottery …`: pure computation, no database.
+fn lottery(action: LotteryAction) -> anyhow::Result<()> {
+    use yoyaku::domain::lottery;
+    match action {
+        LotteryAction::Verify { file } => {
+            let summary =
+                yoyaku::services::lottery::verify_file(&file).map_err(anyhow::Error::msg)?;
+            println!("{summary}");
+        }
+        LotteryAction::Bench {
+            applications,
+            slots,
+            wishes,
+        } => {
+            let seed = [7u8; 32];
+            let started = std::time::Instant::now();
+            let (slot_list, application_list) =
+                lottery::synthetic_round(&seed, applications, slots, wishes);
+            let prepared = started.elapsed();
+            let started = std::time::Instant::now();
+            let winners = lottery::draw(&lottery::DrawInput {
+                seed: &seed,
+                max_wins_per_applicant: 2,
+                slots: &slot_list,
+                applications: &application_list,
+            })?;
+            let drew = started.elapsed();
+            println!(
+                "lottery draw: {applications} applications × {wishes} wishes over {slots} slots: \
+                 {} winners in {:.3} s (inputs and pseudonyms built in {:.3} s)",
+                winners.len(),
+                drew.as_secs_f64(),
+                prepared.as_secs_f64()
             );
         }
     }

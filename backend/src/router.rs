@@ -23,6 +23,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::http::account;
 use crate::http::cards;
 use crate::http::documents;
+use crate::http::lottery;
 use crate::http::error::{AppError, codes, method_not_allowed, route_not_found};
 use crate::http::{
     auth, availability, bookings, facilities, groups, health, openapi::ApiDoc, payments,
@@ -49,6 +50,7 @@ async fn request_timed_out(error: BoxError) -> AppError {
 
 /// Build the application's router.
 pub fn build(state: AppState) -> Router {
+    let in_flight = crate::http::overload::InFlightLimit::new(state.settings.max_in_flight);
     let api = Router::new()
         .route("/auth/register", post(registration::register))
         .route("/auth/verify-email", post(registration::verify_email))
@@ -94,6 +96,18 @@ pub fn build(state: AppState) -> Router {
         .route("/checkins/sync", post(cards::sync_checkins))
         .route("/checkins/revocations", get(cards::revocations))
         .route(
+            "/admin/cards/{card_number}/suspend",
+            post(cards::suspend_card),
+        )
+        .route(
+            "/admin/cards/{card_number}/revoke",
+            post(cards::revoke_card),
+        )
+        .route(
+            "/admin/bookings/{id}/penalty/void",
+            post(cards::void_penalty),
+        )
+        .route(
             "/bookings",
             post(bookings::create_booking).get(bookings::list_bookings),
         )
@@ -110,6 +124,14 @@ pub fn build(state: AppState) -> Router {
         .route(
             "/admin/facilities/{id}/reconciliation",
             get(payments::daily_reconciliation),
+        )
+        .route(
+            "/admin/bookings/{id}/cancel",
+            post(payments::cancel_booking_by_staff),
+        )
+        .route(
+            "/admin/refunds/{id}/hand-back",
+            post(payments::hand_back_refund),
         )
         .route(
             "/groups",
@@ -137,7 +159,20 @@ pub fn build(state: AppState) -> Router {
         )
         .route("/rooms/{id}", get(facilities::get_room))
         .route("/rooms/{id}/slots", get(availability::list_room_slots))
-        .route("/availability", get(availability::search_availability));
+        .route("/availability", get(availability::search_availability))
+        .route("/lottery/rounds", get(lottery::list_rounds))
+        .route("/lottery/rounds/{id}", get(lottery::get_round))
+        .route("/lottery/rounds/{id}/applications", post(lottery::apply))
+        .route(
+            "/lottery/rounds/{id}/applications/withdraw",
+            post(lottery::withdraw),
+        )
+        .route("/lottery/rounds/{id}/results", get(lottery::round_results))
+        .route("/me/lottery", get(lottery::my_lottery))
+        .route("/me/lottery/wins/{id}/confirm", post(lottery::confirm_win))
+        .route("/admin/lottery/rounds", post(lottery::create_round))
+        .route("/admin/lottery/calendar", post(lottery::generate_round))
+        .route("/admin/lottery/rounds/{id}/draw", post(lottery::draw_round));
 
     Router::new()
         .route("/", get(web::home))
@@ -164,6 +199,15 @@ pub fn build(state: AppState) -> Router {
             get(web::account::register_form).post(web::account::register),
         )
         .route("/register/sent", get(web::account::register_sent))
+        // The user card (installable, offline) and the staff scanner.
+        .route("/card", get(web::card::show))
+        .route("/card/print", get(web::card::print))
+        .route("/manifest.webmanifest", get(web::card::manifest))
+        .route("/card-sw.js", get(web::card::service_worker))
+        .route(
+            "/staff/scan",
+            get(web::scanner::form).post(web::scanner::submit),
+        )
         .route(
             "/verify-email",
             get(web::account::verify_form).post(web::account::verify),
@@ -177,6 +221,7 @@ pub fn build(state: AppState) -> Router {
         .route("/bookings/{id}/receipt", get(payments::receipt_page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::http::metrics::metrics))
         // Card verification keys: well-known, outside the API prefix.
         .route("/.well-known/jwks.json", get(cards::jwks))
         .nest("/api/v1", api)
@@ -197,6 +242,13 @@ pub fn build(state: AppState) -> Router {
                 .layer(HandleErrorLayer::new(request_timed_out))
                 .timeout(REQUEST_TIMEOUT),
         )
+        // Overload: refuse at once beyond the in-flight limit (inside the request id and the
+        // trace, so a refusal is logged and carries its id), measured by the metrics layer.
+        .layer(axum::middleware::from_fn_with_state(
+            in_flight,
+            crate::http::overload::shed,
+        ))
+        .layer(axum::middleware::from_fn(crate::observability::track))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()

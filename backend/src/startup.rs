@@ -39,6 +39,18 @@ impl Application {
                 demo_password: demo_password(&settings),
             };
             let report = seed::load_city(&db, &fixture, &options).await?;
+            // One lottery round taking applications and one drawn, so both can be seen.
+            // Only a demo nicety: a failure is logged, it does not stop the start.
+            if let Err(error) = crate::services::lottery::seed_demo(
+                &db,
+                &settings.lottery,
+                &settings.booking,
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                tracing::warn!(error = %error, "the demo lottery rounds were not seeded");
+            }
             tracing::info!(
                 seed.facilities = report.facilities,
                 seed.rooms = report.rooms,
@@ -97,6 +109,10 @@ impl Application {
             .validate()
             .map_err(anyhow::Error::msg)
             .context("penalty rules in the configuration")?;
+        settings
+            .lottery
+            .validate()
+            .context("lottery rules in the configuration")?;
         let card_keys = crate::services::card_keys::CardKeyConfig::parse(
             settings
                 .card_signing_keys
@@ -119,6 +135,7 @@ impl Application {
             booking_rules: Arc::new(booking_rules),
             payments,
             card_keys: Arc::new(card_keys),
+            draining: Arc::default(),
         };
         Ok(Application {
             listener,
@@ -140,7 +157,7 @@ impl Application {
         &self.state
     }
 
-    /// Serve until SIGINT or SIGTERM, then finish in-flight requests.
+    /// Serve until SIGINT or SIGTERM, then drain and finish in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
@@ -151,41 +168,83 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let address = self.listener.local_addr()?;
-        if self.state.settings.run_jobs {
-            let db = self.state.db.clone();
-            tokio::spawn(crate::jobs::slot_generation::run(
-                db,
-                self.state.settings.slot_window_days,
-            ));
-            tokio::spawn(crate::jobs::payment_deadlines::run(self.state.db.clone()));
-            tokio::spawn(crate::jobs::refunds::run(
-                self.state.db.clone(),
-                self.state.payments.clone(),
-            ));
-            match self.mail_delivery {
-                Some(delivery) => {
-                    tokio::spawn(delivery.run(self.state.db.clone()));
-                }
-                None => tracing::info!(
-                    "smtp_url is not set: mail stays in the outbox (`yoyaku outbox list`)"
-                ),
+        let settings = self.state.settings.clone();
+        // Jobs run under leases, once per period across instances (`jobs::runner`); they stop
+        // (and release their leases) as soon as shutdown begins.
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let mut jobs = tokio::task::JoinSet::new();
+        if settings.run_jobs {
+            let holder: Arc<str> =
+                crate::jobs::runner::instance_id(settings.instance_id.as_deref()).into();
+            let lease = std::time::Duration::from_secs(settings.job_lease_seconds.max(3));
+            tracing::info!(instance = %holder, "background jobs on, under leases");
+            for job in crate::jobs::runner::jobs(&self.state, self.mail_delivery) {
+                jobs.spawn(crate::jobs::runner::run(
+                    self.state.db.clone(),
+                    job,
+                    holder.clone(),
+                    lease,
+                    jobs_stopped.clone(),
+                ));
             }
-            tokio::spawn(crate::jobs::registration_reminders::run(
-                self.state.db.clone(),
-                self.state.settings.clone(),
-            ));
-            tokio::spawn(crate::jobs::no_shows::run(
-                self.state.db.clone(),
-                self.state.settings.clone(),
-            ));
         }
+        crate::observability::handle();
+        let upkeep = tokio::spawn(async {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                crate::observability::upkeep();
+            }
+        });
         tracing::info!(listen = %address, "yoyaku is serving");
         let app = router::build(self.state.clone());
-        // Connection info gives handlers the client address (login throttling).
+        // Connection info gives handlers the client address (login throttling, /metrics).
         let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(signal)
-            .await?;
+        // Shutdown: readiness fails at once, jobs stop; after `drain_seconds` (for load
+        // balancers to notice) the listener closes and requests in flight get
+        // `shutdown_grace_seconds` to finish.
+        let (closing, listener_closed) = tokio::sync::watch::channel(false);
+        let draining = self.state.draining.clone();
+        let drain = std::time::Duration::from_secs(settings.drain_seconds);
+        let shutdown = async move {
+            signal.await;
+            draining.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = stop_jobs.send(true);
+            tracing::info!(
+                drain_seconds = drain.as_secs(),
+                "draining: readiness fails, jobs stop"
+            );
+            tokio::time::sleep(drain).await;
+            tracing::info!("listener closed; finishing requests in flight");
+            let _ = closing.send(true);
+        };
+        let grace = std::time::Duration::from_secs(settings.shutdown_grace_seconds);
+        let deadline = async move {
+            let mut listener_closed = listener_closed;
+            let _ = listener_closed.wait_for(|closed| *closed).await;
+            tokio::time::sleep(grace).await;
+        };
+        let server = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .into_future();
+        tokio::select! {
+            served = server => served?,
+            () = deadline => tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                "requests still in flight after the grace period were cut off"
+            ),
+        }
+        // Tell the jobs to stop (again, if the server ended without a signal) and give them a
+        // moment to record their runs and release their leases.
+        drop(jobs_stopped);
+        let finish_jobs = async { while jobs.join_next().await.is_some() {} };
+        if tokio::time::timeout(std::time::Duration::from_secs(10), finish_jobs)
+            .await
+            .is_err()
+        {
+            tracing::warn!("background jobs did not stop in time; their leases will expire");
+        }
+        upkeep.abort();
         self.state.db.clone().close().await.ok();
         tracing::info!("stopped");
         Ok(())

@@ -22,4 +22,6 @@ pub struct AppState {
     pub payments: crate::payments::Payments,
     /// The configured card signing keys (empty in demo mode: the keys are in the database).
     pub card_keys: Arc<crate::services::card_keys::CardKeyConfig>,
+    /// Set once shutdown begins: `/readyz` then fails so load balancers stop sending work.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }

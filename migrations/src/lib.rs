@@ -19,6 +19,11 @@ mod m20261123_000009_account_lifecycle;
 pub mod m20261123_000010_payments;
 /// Public for its CHECK lists (the domain's consistency test).
 pub mod m20261123_000011_cards_and_checkins;
+mod m20261123_000012_counter_refunds;
+/// Public for its CHECK lists (the domain's consistency test).
+pub mod m20261123_000013_lottery;
+/// Public for its CHECK list (the job runner's consistency test).
+pub mod m20261123_000015_job_leases;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -38,6 +43,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_account_lifecycle::Migration),
             Box::new(m20261123_000010_payments::Migration),
             Box::new(m20261123_000011_cards_and_checkins::Migration),
+            Box::new(m20261123_000012_counter_refunds::Migration),
+            Box::new(m20261123_000013_lottery::Migration),
+            Box::new(m20261123_000015_job_leases::Migration),
         ]
     }
 }

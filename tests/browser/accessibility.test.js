@@ -43,8 +43,33 @@ function pages(target, bookingId) {
     ["bookings", (p) => p.goto(`${server.url}/bookings`)],
     ["cancel", (p) => p.goto(`${server.url}/bookings/${bookingId}/cancel`)],
     ["not-found", (p) => p.goto(`${server.url}/facilities/999999`)],
+    ["card", (p) => p.goto(`${server.url}/card`)],
+    ["card-print", (p) => p.goto(`${server.url}/card/print`)],
   ];
 }
+
+/** The staff scanner: empty, after a scan (the demo resident's card number), after a refusal. */
+const staffPages = [
+  ["scanner", (p) => p.goto(`${server.url}/staff/scan`)],
+  [
+    "scanner-result",
+    async (p) => {
+      await p.goto(`${server.url}/staff/scan`);
+      await p.fill("#code", "9000000068");
+      await p.press("#code", "Enter");
+      await p.locator("#scan-result .scan-outcome").waitFor();
+    },
+  ],
+  [
+    "scanner-error",
+    async (p) => {
+      await p.goto(`${server.url}/staff/scan`);
+      await p.fill("#code", "12345");
+      await p.press("#code", "Enter");
+      await p.locator("#code-error:not([hidden])").waitFor();
+    },
+  ],
+];
 
 /** Pages seen signed out. */
 const publicPages = [
@@ -101,6 +126,13 @@ for (const lang of ["ja", "en"]) {
     const rest = { ...target, slots: [target.slots[1]] };
     for (const [name, go] of pages(rest, bookingId)) await check(page, name, go);
     await context.close();
+
+    const staff = await phoneContext(browser);
+    await staff.addCookies([{ name: "yoyaku_lang", value: lang, url: server.url }]);
+    const s = await staff.newPage();
+    await signIn(s, server.url, "staff@demo.yoyaku.jp");
+    for (const [name, go] of staffPages) await check(s, name, go);
+    await staff.close();
 
     assert.deepEqual(failures, [], JSON.stringify(failures, null, 2));
   });

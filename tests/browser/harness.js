@@ -53,7 +53,8 @@ export function tokyoDate(days = 0) {
 
 /**
  * Start the server; resolves once it answers and the slots of the next weeks exist.
- * Returns { url, stop() }.
+ * Returns { url, stop(), log, database } (`database`: the SQLite file, for tests that must set up
+ * what no page or API can, such as a booking taking place right now).
  */
 export async function startServer() {
   const port = await freePort();
@@ -99,7 +100,7 @@ export async function startServer() {
     if (log.join("").includes("slot window materialised")) {
       try {
         const response = await fetch(`${url}/readyz`);
-        if (response.ok) return { url, stop, log };
+        if (response.ok) return { url, stop, log, database: join(dir, "yoyaku.db") };
       } catch {
         // Not listening yet.
       }

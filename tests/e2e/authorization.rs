@@ -190,6 +190,24 @@ async fn each_protected_route_answers_each_role_as_designed() {
         ),
         (
             "GET",
+            "/api/v1/admin/facilities/999999/reconciliation?format=csv",
+            None,
+            [401, 403, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/admin/bookings/999999/cancel",
+            Some(json!({"reason": "施設点検のため"})),
+            [401, 403, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/admin/refunds/999999/hand-back",
+            Some(json!({})),
+            [401, 403, 404, 404, 404],
+        ),
+        (
+            "GET",
             "/bookings/999999/receipt",
             None,
             [401, 404, 404, 404, 404],
@@ -235,6 +253,70 @@ async fn each_protected_route_answers_each_role_as_designed() {
             "/api/v1/checkins/revocations",
             None,
             [401, 403, 200, 200, 200],
+        ),
+        // Staff act on cards and penalties; nobody has this card number or booking.
+        (
+            "POST",
+            "/api/v1/admin/cards/9000000993/suspend",
+            Some(json!({"reason": "matrix"})),
+            [401, 403, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/admin/cards/9000000993/revoke",
+            Some(json!({"reason": "matrix"})),
+            [401, 403, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/admin/bookings/999999/penalty/void",
+            Some(json!({"reason": "matrix"})),
+            [401, 403, 404, 404, 404],
+        ),
+        // The lottery: residents apply and confirm; only admins create rounds and draw.
+        (
+            "POST",
+            "/api/v1/lottery/rounds/999999/applications",
+            Some(json!({"wishes": [1], "purpose": "matrix", "attendees": 1})),
+            [401, 404, 403, 403, 403],
+        ),
+        (
+            "POST",
+            "/api/v1/lottery/rounds/999999/applications/withdraw",
+            Some(json!({})),
+            [401, 404, 404, 404, 404],
+        ),
+        ("GET", "/api/v1/me/lottery", None, [401, 200, 200, 200, 200]),
+        (
+            "POST",
+            "/api/v1/me/lottery/wins/999999/confirm",
+            Some(json!({})),
+            [401, 404, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/admin/lottery/rounds",
+            Some(json!({
+                "name": "matrix", "month_of_use": "2099-03-01", "room_ids": [],
+                "applications_open_at": "2099-01-01T09:00:00+09:00",
+                "applications_close_at": "2099-01-11T00:00:00+09:00",
+                "draw_at": "2099-01-12T09:00:00+09:00",
+                "confirm_by": "2099-01-21T00:00:00+09:00",
+                "first_come_opens_at": "2099-02-01T09:00:00+09:00"
+            })),
+            [401, 403, 403, 403, 400],
+        ),
+        (
+            "POST",
+            "/api/v1/admin/lottery/calendar",
+            Some(json!({"month_of_use": "2099-03-01"})),
+            [401, 403, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/admin/lottery/rounds/999999/draw",
+            Some(json!({})),
+            [401, 403, 403, 403, 404],
         ),
     ];
     let mut wrong = Vec::new();

@@ -966,3 +966,338 @@ async fn two_no_shows_are_points_but_not_yet_a_suspension() {
     assert_eq!(mine["points"], 2);
     assert!(mine["suspended_until"].is_null());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Staff: suspending and revoking cards, voiding penalties, late-synced offline scans
+// ---------------------------------------------------------------------------------------------
+
+async fn staff_post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let (status, _, answer) = app.post_as(token, path, None, &body).await;
+    (status.as_u16(), answer)
+}
+
+fn code_of(body: &Value) -> String {
+    error_of(body)["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn staff_suspend_and_revoke_cards_and_every_scanner_then_refuses_them() {
+    let app = spawn_app().await;
+    let staff = staff_token(&app, "staff@demo.yoyaku.jp").await;
+    let tsurumi = facility_id(&app, "tsurumi-sports-center").await;
+
+    // Suspended: the token the phone holds is refused online and is on the revocation list.
+    let (id, resident, number) = resident_with_card(&app).await;
+    let card = get_card(&app, &resident).await;
+    let token = card["token"].as_str().unwrap().to_owned();
+    let suspend = format!("/api/v1/admin/cards/{number}/suspend");
+    let (status, done) = staff_post(&app, &staff, &suspend, json!({"reason": "misuse"})).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["reason"], "suspended");
+    assert_eq!(done["card_id"], card["card_id"]);
+    assert_eq!(done["user_id"], id);
+    let (status, refused) = check_in(
+        &app,
+        &staff,
+        json!({"facility_id": tsurumi, "token": token}),
+    )
+    .await;
+    assert_eq!((status, code_of(&refused).as_str()), (422, "card_revoked"));
+    let (status, refused) = check_in(
+        &app,
+        &staff,
+        json!({"facility_id": tsurumi, "card_number": number}),
+    )
+    .await;
+    assert_eq!((status, code_of(&refused).as_str()), (422, "card_revoked"));
+    let (_, list) = app.get_as(&staff, "/api/v1/checkins/revocations").await;
+    let listed = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["card_id"] == card["card_id"] && i["reason"] == "suspended");
+    assert!(listed, "{list}");
+    // No new card while suspended, and suspending twice is a conflict.
+    let (status, body) = app.get_as(&resident, "/api/v1/me/card").await;
+    assert_eq!(
+        (status.as_u16(), code_of(&body).as_str()),
+        (403, "card_not_available")
+    );
+    let (status, again) = staff_post(&app, &staff, &suspend, json!({"reason": "again"})).await;
+    assert_eq!((status, code_of(&again).as_str()), (409, "card_not_in_use"));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'card.suspended' AND subject_id = {id}"
+        ))
+        .await,
+        1
+    );
+
+    // Revoked (lost): the old token is refused; the next card page issues serial 2, whose token
+    // checks in; revoking a person with no card in use is a conflict.
+    let (_, other, other_number) = resident_with_card(&app).await;
+    let old = get_card(&app, &other).await;
+    let revoke = format!("/api/v1/admin/cards/{other_number}/revoke");
+    let (status, done) = staff_post(&app, &staff, &revoke, json!({"reason": "lost"})).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["reason"], "revoked");
+    let (status, again) = staff_post(&app, &staff, &revoke, json!({"reason": "lost"})).await;
+    assert_eq!((status, code_of(&again).as_str()), (409, "card_not_in_use"));
+    let (status, refused) = check_in(
+        &app,
+        &staff,
+        json!({"facility_id": tsurumi, "token": old["token"]}),
+    )
+    .await;
+    assert_eq!((status, code_of(&refused).as_str()), (422, "card_revoked"));
+    let new = get_card(&app, &other).await;
+    assert_eq!(new["serial"], 2);
+    let (status, scanned) = check_in(
+        &app,
+        &staff,
+        json!({"facility_id": tsurumi, "token": new["token"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{scanned}");
+
+    // A person who never opened the card page can be suspended before any card exists.
+    let (_, never, never_number) = resident_with_card(&app).await;
+    let (status, done) = staff_post(
+        &app,
+        &staff,
+        &format!("/api/v1/admin/cards/{never_number}/suspend"),
+        json!({"reason": "fraud"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    let (status, _) = app.get_as(&never, "/api/v1/me/card").await;
+    assert_eq!(status, 403);
+
+    // Refusals.
+    let (status, body) = staff_post(&app, &resident, &suspend, json!({"reason": "x"})).await;
+    assert_eq!((status, code_of(&body).as_str()), (403, "forbidden"));
+    let (status, body) = staff_post(
+        &app,
+        &staff,
+        "/api/v1/admin/cards/1234567890/suspend",
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!((status, code_of(&body).as_str()), (400, "invalid_input"));
+    assert_eq!(error_of(&body)["fields"][0]["field"], "card_number");
+    let unknown = yoyaku::domain::card::card_number(123_456_789);
+    let (status, body) = staff_post(
+        &app,
+        &staff,
+        &format!("/api/v1/admin/cards/{unknown}/revoke"),
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!((status, code_of(&body).as_str()), (404, "card_not_found"));
+    for reason in [
+        json!({"reason": "  "}),
+        json!({"reason": "x".repeat(501)}),
+        json!({}),
+    ] {
+        let (status, body) = staff_post(&app, &staff, &revoke, reason).await;
+        assert_eq!((status, code_of(&body).as_str()), (400, "invalid_input"));
+        assert_eq!(error_of(&body)["fields"][0]["field"], "reason");
+    }
+}
+
+/// Three no-shows (a suspension) for a new resident; returns the resident and the bookings.
+async fn suspended_resident(app: &TestApp) -> (i32, String, Vec<i64>) {
+    let (id, resident, _) = resident_with_card(app).await;
+    let booked = paid_bookings_at(
+        app,
+        &resident,
+        3,
+        Utc::now() - Duration::days(1) - Duration::hours(8),
+    )
+    .await;
+    penalties::mark_no_shows(&app.db, &PenaltyRules::default(), Utc::now())
+        .await
+        .unwrap();
+    (id, resident, booked)
+}
+
+#[tokio::test]
+async fn staff_void_a_penalty_with_a_reason_and_the_suspension_is_recomputed() {
+    let app = spawn_app().await;
+    let staff = staff_token(&app, "staff@demo.yoyaku.jp").await;
+    let manager = staff_token(&app, "manager@demo.yoyaku.jp").await;
+    let (id, resident, booked) = suspended_resident(&app).await;
+    let (_, mine) = app.get_as(&resident, "/api/v1/me/penalties").await;
+    assert!(mine["suspended_until"].is_string(), "{mine}");
+
+    let void = format!("/api/v1/admin/bookings/{}/penalty/void", booked[0]);
+    let reason = "came; the scanner's battery died before it synced";
+    let (status, done) = staff_post(&app, &staff, &void, json!({"reason": reason})).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["user_id"], id);
+    assert_eq!(done["points"], 1);
+    assert!(done["suspended_until"].is_null(), "{done}");
+    let (_, mine) = app.get_as(&resident, "/api/v1/me/penalties").await;
+    assert_eq!(mine["points"], 2);
+    assert!(mine["suspended_until"].is_null());
+    let voided = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["booking_id"] == booked[0])
+        .unwrap();
+    assert_eq!(voided["void_reason"], reason);
+    assert!(voided["voided_at"].is_string());
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'penalty.voided' AND subject_id = {}",
+            booked[0]
+        ))
+        .await,
+        1
+    );
+
+    // Refusals: twice, a resident, an empty reason, no such booking, a facility not assigned.
+    let (status, body) = staff_post(&app, &staff, &void, json!({"reason": "again"})).await;
+    assert_eq!((status, code_of(&body).as_str()), (409, "no_penalty"));
+    let other = format!("/api/v1/admin/bookings/{}/penalty/void", booked[1]);
+    let (status, body) = staff_post(&app, &resident, &other, json!({"reason": "me"})).await;
+    assert_eq!((status, code_of(&body).as_str()), (403, "forbidden"));
+    let (status, body) = staff_post(&app, &staff, &other, json!({"reason": ""})).await;
+    assert_eq!((status, code_of(&body).as_str()), (400, "invalid_input"));
+    assert_eq!(error_of(&body)["fields"][0]["field"], "reason");
+    let (status, body) = staff_post(
+        &app,
+        &staff,
+        "/api/v1/admin/bookings/99999999/penalty/void",
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!((status, code_of(&body).as_str()), (404, "not_found"));
+    app.db
+        .execute_unprepared(
+            "DELETE FROM staff_assignments WHERE user_id = \
+             (SELECT id FROM users WHERE email = 'manager@demo.yoyaku.jp')",
+        )
+        .await
+        .unwrap();
+    let (status, body) = staff_post(&app, &manager, &other, json!({"reason": "x"})).await;
+    assert_eq!((status, code_of(&body).as_str()), (403, "forbidden"));
+    // Nothing of the refused requests was written.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM penalty_points WHERE user_id = {id} AND voided_at IS NULL"
+        ))
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_offline_scan_synced_after_the_no_show_job_checks_in_and_withdraws_the_penalty() {
+    let seed = random_card_seed();
+    let app = spawn_app_with(|s| s.card_signing_keys = Some(card_key_pem(&seed).into())).await;
+    let staff = staff_token(&app, "staff@demo.yoyaku.jp").await;
+    let tsurumi = facility_id(&app, "tsurumi-sports-center").await;
+    let (id, resident, _) = resident_with_card(&app).await;
+    // A booking from 5 hours ago to 3 hours ago: past its end plus the hour of grace.
+    let start = Utc::now() - Duration::hours(5);
+    let booked = paid_bookings_at(&app, &resident, 1, start).await;
+    let card = get_card(&app, &resident).await;
+    let marked = penalties::mark_no_shows(&app.db, &PenaltyRules::default(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(marked, 1);
+    assert_eq!(booking_state(&app, booked[0]).await, "no_show");
+    let claims = format!(
+        "SELECT COUNT(*) FROM slot_claims WHERE booking_id = {}",
+        booked[0]
+    );
+    assert_eq!(app.count(&claims).await, 0);
+
+    // The phone's token from the morning; the scanner scanned it 4 hours ago, in the window.
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = None;
+    header.kid = card["kid"].as_str().map(str::to_owned);
+    let issued = start - Duration::hours(2);
+    let token = jsonwebtoken::encode(
+        &header,
+        &json!({"cid": card["card_id"], "v": card["serial"], "iat": issued.timestamp(), "exp": (issued + Duration::days(7)).timestamp()}),
+        &EncodingKey::from_ed_der(&pkcs8_der(&seed)),
+    )
+    .unwrap();
+    let scanned_at = (Utc::now() - Duration::hours(4)).with_timezone(&tokyo());
+    let batch = json!({"items": [
+        {"client_id": "basement:0001", "facility_id": tsurumi, "token": token, "scanned_at": scanned_at.to_rfc3339()},
+    ]});
+    let (status, synced) = staff_post(&app, &staff, "/api/v1/checkins/sync", batch.clone()).await;
+    assert_eq!(status, 200, "{synced}");
+    assert_eq!(synced["items"][0]["status"], "recorded");
+    assert_eq!(synced["items"][0]["result"], "checked_in");
+    assert_eq!(synced["items"][0]["checked_in_booking_ids"], json!(booked));
+    assert_eq!(booking_state(&app, booked[0]).await, "checked_in");
+    assert!(
+        app.count(&claims).await > 0,
+        "the booking holds its slots again"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM penalty_points WHERE user_id = {id} AND voided_at IS NULL"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM booking_events WHERE booking_id = {} \
+             AND from_state = 'no_show' AND to_state = 'checked_in'",
+            booked[0]
+        ))
+        .await,
+        1
+    );
+    // Sent again: a duplicate, nothing changes.
+    let (_, again) = staff_post(&app, &staff, "/api/v1/checkins/sync", batch).await;
+    assert_eq!(again["items"][0]["status"], "duplicate");
+    assert_eq!(app.count("SELECT COUNT(*) FROM booking_checkins").await, 1);
+    // An online scan now (after the end) does not touch another no-show.
+    let (_, mine) = app.get_as(&resident, "/api/v1/me/penalties").await;
+    assert_eq!(mine["points"], 0);
+}
+
+#[tokio::test]
+async fn the_key_inventory_shows_the_new_signer_and_the_old_key_still_published() {
+    let app = spawn_app_with(|s| {
+        s.demo = Some(true);
+        s.card_signing_keys = None;
+    })
+    .await;
+    let rules = yoyaku::domain::checkin::CheckinRules::default();
+    let config = card_keys::CardKeyConfig::default();
+    let before = card_keys::inventory(&app.db, &config, &rules, Utc::now())
+        .await
+        .unwrap();
+    let old = before.iter().find(|k| k.signing).expect("a demo signer");
+    let new_kid = card_keys::rotate_generated(&app.db, &config, Utc::now())
+        .await
+        .unwrap();
+    let after = card_keys::inventory(&app.db, &config, &rules, Utc::now())
+        .await
+        .unwrap();
+    let signing: Vec<&str> = after
+        .iter()
+        .filter(|k| k.signing)
+        .map(|k| k.kid.as_str())
+        .collect();
+    assert_eq!(signing, [new_kid.as_str()]);
+    let retired = after.iter().find(|k| k.kid == old.kid).unwrap();
+    assert!(retired.retired_at.is_some() && retired.published);
+    // A configured key set cannot be rotated from the command line.
+    let configured =
+        card_keys::CardKeyConfig::parse(Some(card_key_pem(&random_card_seed()).as_str())).unwrap();
+    assert!(
+        card_keys::rotate_generated(&app.db, &configured, Utc::now())
+            .await
+            .is_err()
+    );
+}

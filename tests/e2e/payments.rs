@@ -834,3 +834,712 @@ async fn a_payment_that_does_not_match_the_booking_is_not_applied() {
         "kept for a person to resolve"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cancellation by staff, counter refunds, mails, the CSV report and the data export
+// ---------------------------------------------------------------------------------------------
+
+/// A staff member assigned to no facility, and their token.
+async fn unassigned_staff(app: &TestApp) -> String {
+    use sea_orm::ConnectionTrait;
+    let email = format!("staff-{}@test.yoyaku.jp", uuid::Uuid::new_v4().simple());
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO users (email, password_hash, display_name, role, residency, locale, email_verified_at, created_at, registration_state) \
+             VALUES ('{email}', NULL, '未配属 職員', 'staff', 'resident', 'ja', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 'approved')"
+        ))
+        .await
+        .unwrap();
+    let id = app
+        .count(&format!("SELECT id FROM users WHERE email = '{email}'"))
+        .await as i32;
+    app.keys
+        .issue_access(id, yoyaku::domain::roles::Role::Staff)
+        .0
+}
+
+async fn demo_token(app: &TestApp, email: &str) -> String {
+    app.login(email).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Mails with `template` in the outbox for the holder of `booking_id` (whose body contains
+/// `needle`).
+async fn mails_to_holder(app: &TestApp, booking_id: i64, template: &str, needle: &str) -> i64 {
+    app.count(&format!(
+        "SELECT COUNT(*) FROM mail_outbox m JOIN users u ON u.email = m.to_address \
+         JOIN bookings b ON b.user_id = u.id \
+         WHERE b.id = {booking_id} AND m.template = '{template}' AND m.body LIKE '%{needle}%'"
+    ))
+    .await
+}
+
+async fn staff_cancel(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    body: Value,
+) -> (reqwest::StatusCode, Value) {
+    let (status, _, answer) = app
+        .post_as(
+            token,
+            &format!("/api/v1/admin/bookings/{id}/cancel"),
+            None,
+            &body,
+        )
+        .await;
+    (status, answer)
+}
+
+async fn hand_back(app: &TestApp, token: &str, refund: i64) -> (reqwest::StatusCode, Value) {
+    let (status, _, answer) = app
+        .post_as(
+            token,
+            &format!("/api/v1/admin/refunds/{refund}/hand-back"),
+            None,
+            &json!({}),
+        )
+        .await;
+    (status, answer)
+}
+
+#[tokio::test]
+async fn staff_cancelling_a_paid_booking_refunds_it_in_full_through_stripe_and_mails_the_holder() {
+    let stub = StripeStub::start().await;
+    let app = stripe_app(&stub).await;
+    let (token, id, session) = stripe_checkout(&app, &stub).await;
+    let total = app
+        .count(&format!("SELECT total_yen FROM bookings WHERE id = {id}"))
+        .await;
+    let paid = event(
+        "evt_staff_paid",
+        "checkout.session.completed",
+        paid_session(&stub, &session, "pi_staff"),
+    );
+    assert_eq!(deliver_signed(&app, &paid).await.1["outcome"], "confirmed");
+    // The payment is confirmed by mail, with the receipt's link.
+    assert_eq!(
+        mails_to_holder(
+            &app,
+            id,
+            "payment_confirmed",
+            &format!("{}/bookings/{id}/receipt", app.address)
+        )
+        .await,
+        1
+    );
+
+    let reason = json!({"reason": "床の緊急補修のため"});
+    // Residents, and staff of other facilities, may not.
+    let (status, body) = staff_cancel(&app, &token, id, reason.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    let lonely = unassigned_staff(&app).await;
+    let (status, body) = staff_cancel(&app, &lonely, id, reason.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(error_of(&body)["code"], "forbidden");
+    // A reason is required: the holder reads it.
+    let staff = demo_token(&app, "staff@demo.yoyaku.jp").await;
+    for bad in [
+        json!({}),
+        json!({"reason": "   "}),
+        json!({"reason": "長".repeat(201)}),
+    ] {
+        let (status, body) = staff_cancel(&app, &staff, id, bad).await;
+        assert!(status == 400 || status == 422, "{status} {body}");
+        assert_eq!(state_of(&app, &token, id).await, "confirmed");
+    }
+    let (status, body) = staff_cancel(&app, &staff, id, json!({"reason": ""})).await;
+    assert_eq!(status, 400);
+    assert_eq!(yoyaku_tests::blamed_fields(&body), ["reason"]);
+
+    let (status, cancelled) = staff_cancel(&app, &staff, id, reason.clone()).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["booking"]["state"], "cancelled");
+    assert_eq!(cancelled["refund_percent"], 100);
+    // Two days before use a resident would get nothing back; staff cancellation gives it all.
+    assert_eq!(cancelled["refund_yen"], total);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM slot_claims WHERE booking_id = {id}"
+        ))
+        .await,
+        0,
+        "the slots are free"
+    );
+
+    // Through Stripe, in full, with a key.
+    let refunds = stub.requests_to("POST", "/v1/refunds");
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].field("payment_intent"), Some("pi_staff"));
+    assert_eq!(refunds[0].field("amount"), Some(total.to_string().as_str()));
+    assert!(
+        refunds[0]
+            .idempotency_key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("refund-"))
+    );
+    let ledger = ledger(&app, &token, id).await;
+    assert_eq!(ledger["refunded_yen"], total);
+    let refund = &ledger["payments"][0]["refunds"][0];
+    assert_eq!(refund["reason"], "cancelled_by_staff");
+    assert_eq!(refund["state"], "succeeded");
+    assert_eq!(refund["handed_back_by"], Value::Null);
+
+    // History, audit and mails.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM booking_events WHERE booking_id = {id} \
+             AND to_state = 'cancelled' AND reason LIKE 'cancelled by staff: %'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'booking.cancel_by_staff' AND subject_id = {id}"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        mails_to_holder(
+            &app,
+            id,
+            "booking_cancelled_by_facility",
+            "床の緊急補修のため"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        mails_to_holder(&app, id, "refund_made", &total.to_string()).await,
+        1
+    );
+
+    // An online refund is not handed back at the counter.
+    let (status, body) = hand_back(&app, &staff, refund["id"].as_i64().unwrap()).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(error_of(&body)["code"], "not_a_counter_refund");
+    // Cancelled once only.
+    let (status, body) = staff_cancel(&app, &staff, id, reason).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(error_of(&body)["code"], "booking_not_cancellable");
+    assert_eq!(stub.requests_to("POST", "/v1/refunds").len(), 1);
+}
+
+#[tokio::test]
+async fn staff_cancelling_an_unpaid_booking_only_cancels_it() {
+    let app = spawn_app().await;
+    let (token, booking) = booked(&app, 2).await;
+    let id = booking["id"].as_i64().unwrap();
+    // Administrators act at every facility.
+    let admin = demo_token(&app, "admin@demo.yoyaku.jp").await;
+    let (status, cancelled) =
+        staff_cancel(&app, &admin, id, json!({"reason": "施設点検のため"})).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["refund_yen"], 0);
+    assert_eq!(state_of(&app, &token, id).await, "cancelled");
+    assert_eq!(app.count("SELECT COUNT(*) FROM refunds").await, 0);
+    assert_eq!(
+        mails_to_holder(
+            &app,
+            id,
+            "booking_cancelled_by_facility",
+            "返金はありません"
+        )
+        .await,
+        1
+    );
+    assert_eq!(mails_to_holder(&app, id, "refund_made", "").await, 0);
+    // A cancelled booking can no longer be paid.
+    let (status, _) = checkout(&app, &token, id).await;
+    assert_eq!(status, 409);
+}
+
+#[tokio::test]
+async fn a_counter_refund_is_handed_back_by_staff_and_never_sent_to_stripe() {
+    let stub = StripeStub::start().await;
+    let app = stripe_app(&stub).await;
+    let (token, booking) = booked(&app, 2).await;
+    let id = booking["id"].as_i64().unwrap();
+    let total = booking["total_yen"].as_i64().unwrap();
+    let staff = demo_token(&app, "staff@demo.yoyaku.jp").await;
+    let staff_id = app.get_as(&staff, "/api/v1/me").await.1["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _, paid) = app
+        .post_as(
+            &staff,
+            &format!("/api/v1/admin/bookings/{id}/counter-payment"),
+            None,
+            &json!({"method": "cash", "amount_yen": total}),
+        )
+        .await;
+    assert_eq!(status, 201, "{paid}");
+    let receipt_number = paid["payment"]["receipt_number"].as_str().unwrap();
+    assert_eq!(
+        mails_to_holder(
+            &app,
+            id,
+            "payment_confirmed",
+            &format!("/bookings/{id}/receipt")
+        )
+        .await,
+        1
+    );
+    let (status, cancelled) = staff_cancel(&app, &staff, id, json!({"reason": "停電のため"})).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["refund_yen"], total);
+
+    // Cash is handed back at the counter, not refunded through Stripe: it waits for staff.
+    assert!(stub.requests_to("POST", "/v1/refunds").is_empty());
+    let ledger_before = ledger(&app, &token, id).await;
+    let refund = &ledger_before["payments"][0]["refunds"][0];
+    assert_eq!(refund["state"], "pending");
+    assert_eq!(refund["amount_yen"], total);
+    let refund_id = refund["id"].as_i64().unwrap();
+    assert_eq!(mails_to_holder(&app, id, "refund_made", "").await, 0);
+
+    // Only staff of the facility (or an administrator) record it.
+    let (status, _) = hand_back(&app, &token, refund_id).await;
+    assert_eq!(status, 403);
+    let lonely = unassigned_staff(&app).await;
+    let (status, _) = hand_back(&app, &lonely, refund_id).await;
+    assert_eq!(status, 403);
+    let (status, body) = hand_back(&app, &staff, 999_999).await;
+    assert_eq!(status, 404, "{body}");
+
+    let (status, handed) = hand_back(&app, &staff, refund_id).await;
+    assert_eq!(status, 200, "{handed}");
+    assert_eq!(handed["state"], "succeeded");
+    assert_eq!(handed["handed_back_by"], staff_id);
+    assert!(handed["handed_back_at"].is_string());
+    // Once only.
+    let (status, body) = hand_back(&app, &staff, refund_id).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(error_of(&body)["code"], "refund_not_pending");
+    assert!(stub.requests_to("POST", "/v1/refunds").is_empty());
+
+    let ledger = ledger(&app, &token, id).await;
+    assert_eq!(ledger["refunded_yen"], total);
+    let refund = &ledger["payments"][0]["refunds"][0];
+    assert_eq!(refund["state"], "succeeded");
+    assert_eq!(refund["handed_back_by"], staff_id);
+    assert!(refund["completed_at"].is_string());
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'refund.hand_back' AND subject_id = {id}"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        mails_to_holder(&app, id, "refund_made", "窓口").await,
+        1,
+        "the holder is told it was handed back at the counter"
+    );
+
+    // The day's reconciliation: taken and handed back in cash, net zero; also as CSV.
+    let (facility, _) = main_gym(&app).await;
+    let today = tokyo_date(Utc::now());
+    let path = format!("/api/v1/admin/facilities/{facility}/reconciliation?date={today}");
+    let (status, report) = app.get_as(&staff, &path).await;
+    assert_eq!(status, 200, "{report}");
+    let cash = &report["by_provider"][0];
+    assert_eq!(cash["provider"], "counter_cash");
+    assert_eq!(
+        (cash["payments"].as_i64(), cash["paid_yen"].as_i64()),
+        (Some(1), Some(total))
+    );
+    assert_eq!(
+        (cash["refunds"].as_i64(), cash["refunded_yen"].as_i64()),
+        (Some(1), Some(total))
+    );
+    assert_eq!(report["net_yen"], 0);
+    assert_eq!(report["payments"][0]["receipt_number"], receipt_number);
+
+    let response = app
+        .client
+        .get(format!("{}{path}&format=csv", app.address))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(&format!("reconciliation-{facility}-{today}.csv"))
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 with a BOM, for Excel");
+    let csv = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(
+        rows[0].starts_with("date,facility_id,facility_name,method,"),
+        "{csv}"
+    );
+    assert!(
+        rows[1].starts_with(&format!("{today},{facility},"))
+            && rows[1].contains(&format!(
+                ",counter_cash,現金（窓口）,1,{total},1,{total},0,0,0"
+            )),
+        "{csv}"
+    );
+    assert!(
+        rows[2].contains(&format!(",total,合計,1,{total},1,{total},0,0,0")),
+        "{csv}"
+    );
+    assert_eq!(rows.len(), 3, "{csv}");
+    // An unknown format is refused, naming the parameter.
+    let (status, _) = app.get_as(&staff, &format!("{path}&format=xlsx")).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn konbini_payments_confirm_on_async_success_and_leave_the_booking_waiting_on_failure() {
+    let stub = StripeStub::start().await;
+    let app = stripe_app(&stub).await;
+
+    // Completed but unpaid (konbini): nothing is applied yet.
+    let (token, id, session) = stripe_checkout(&app, &stub).await;
+    let mut unpaid = paid_session(&stub, &session, "pi_konbini");
+    unpaid["payment_status"] = json!("unpaid");
+    let (status, answer) =
+        deliver_signed(&app, &event("evt_k1", "checkout.session.completed", unpaid)).await;
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("awaiting_async_payment"))
+    );
+    assert_eq!(state_of(&app, &token, id).await, "awaiting_payment");
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 0);
+    // The money arrives days later.
+    let (status, answer) = deliver_signed(
+        &app,
+        &event(
+            "evt_k2",
+            "checkout.session.async_payment_succeeded",
+            paid_session(&stub, &session, "pi_konbini"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("confirmed"))
+    );
+    assert_eq!(state_of(&app, &token, id).await, "confirmed");
+
+    // Another booking whose konbini payment fails: the attempt ends, the booking keeps waiting
+    // for another payment until its deadline.
+    let (token, id, session) = stripe_checkout(&app, &stub).await;
+    let mut failed = paid_session(&stub, &session, "pi_konbini_failed");
+    failed["payment_status"] = json!("unpaid");
+    let (status, answer) = deliver_signed(
+        &app,
+        &event("evt_k3", "checkout.session.async_payment_failed", failed),
+    )
+    .await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("failed")));
+    assert_eq!(state_of(&app, &token, id).await, "awaiting_payment");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM checkout_attempts WHERE provider_session_id = '{session}' AND state = 'failed'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 1);
+    // It can be paid again.
+    let (status, _) = checkout(&app, &token, id).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn an_expired_session_event_ends_the_checkout_and_keeps_the_booking() {
+    let stub = StripeStub::start().await;
+    let app = stripe_app(&stub).await;
+    let (token, id, session) = stripe_checkout(&app, &stub).await;
+    let mut expired = stub.session(&session).unwrap();
+    expired["status"] = json!("expired");
+    let (status, answer) =
+        deliver_signed(&app, &event("evt_exp", "checkout.session.expired", expired)).await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("expired")));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM checkout_attempts WHERE provider_session_id = '{session}' AND state = 'expired'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(state_of(&app, &token, id).await, "awaiting_payment");
+    // A session we never opened is acknowledged and changes nothing.
+    let (status, answer) = deliver_signed(
+        &app,
+        &event(
+            "evt_exp_other",
+            "checkout.session.expired",
+            json!({"id": "cs_test_not_ours", "object": "checkout.session"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("unknown_session"))
+    );
+}
+
+#[tokio::test]
+async fn refunds_made_in_stripe_directly_join_the_ledger_but_never_beyond_the_payment() {
+    let stub = StripeStub::start().await;
+    let app = stripe_app(&stub).await;
+    let (token, id, session) = stripe_checkout(&app, &stub).await;
+    let total = app
+        .count(&format!("SELECT total_yen FROM bookings WHERE id = {id}"))
+        .await;
+    let paid = event(
+        "evt_ext_paid",
+        "checkout.session.completed",
+        paid_session(&stub, &session, "pi_ext"),
+    );
+    assert_eq!(deliver_signed(&app, &paid).await.1["outcome"], "confirmed");
+    let part = total / 2;
+    assert!(part > 0 && part < total);
+    let charge = |refunds: Value| {
+        json!({"id": "ch_ext", "object": "charge", "payment_intent": "pi_ext", "amount": total,
+               "refunds": {"object": "list", "data": refunds}})
+    };
+    // A partial refund made in Stripe's dashboard (no metadata of ours).
+    let first = charge(json!([{"id": "re_dash_1", "amount": part, "status": "succeeded"}]));
+    let (status, answer) =
+        deliver_signed(&app, &event("evt_ext_1", "charge.refunded", first)).await;
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("refunds_reconciled"))
+    );
+    let ledger_now = ledger(&app, &token, id).await;
+    let payment = &ledger_now["payments"][0];
+    assert_eq!(payment["refunded_yen"], part);
+    assert_eq!(payment["refunds"][0]["reason"], "external");
+    assert_eq!(payment["refunds"][0]["amount_yen"], part);
+    assert_eq!(payment["refunds"][0]["provider_refund_id"], "re_dash_1");
+    assert_eq!(
+        ledger_now["booking_state"], "confirmed",
+        "a partial refund keeps the booking"
+    );
+    assert_eq!(
+        mails_to_holder(&app, id, "refund_made", &part.to_string()).await,
+        1
+    );
+
+    // Stripe lists every refund of the charge each time: the known one is not added again, and
+    // one that would give back more than was paid is refused for a person to resolve.
+    let second = charge(json!([
+        {"id": "re_dash_1", "amount": part, "status": "succeeded"},
+        {"id": "re_dash_2", "amount": total, "status": "succeeded"}
+    ]));
+    let (status, answer) =
+        deliver_signed(&app, &event("evt_ext_2", "charge.refunded", second)).await;
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("mismatch"))
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM refunds").await, 1);
+    assert_eq!(
+        ledger(&app, &token, id).await["payments"][0]["refunded_yen"],
+        part
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_events WHERE outcome = 'mismatch'")
+            .await,
+        1,
+        "kept for a person to resolve"
+    );
+}
+
+#[tokio::test]
+async fn a_signature_header_with_several_v1_values_is_accepted_when_one_matches() {
+    let stub = StripeStub::start().await;
+    let app = stripe_app(&stub).await;
+    let (token, id, session) = stripe_checkout(&app, &stub).await;
+    let body = event(
+        "evt_rotated",
+        "checkout.session.completed",
+        paid_session(&stub, &session, "pi_rotated"),
+    );
+    let now = Utc::now().timestamp();
+    let genuine = signature::sign(&body, WEBHOOK_SECRET, now);
+    let v1 = genuine.split_once(",v1=").unwrap().1;
+    let wrong_only = format!("t={now},v1={},v1={}", "00".repeat(32), "11".repeat(32));
+    let (status, _) = deliver(&app, &body, &wrong_only).await;
+    assert_eq!(status, 400);
+    let several = format!("t={now},v1={},v1={v1}", "00".repeat(32));
+    let (status, answer) = deliver(&app, &body, &several).await;
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("confirmed"))
+    );
+    assert_eq!(state_of(&app, &token, id).await, "confirmed");
+}
+
+#[tokio::test]
+async fn my_data_export_lists_my_payments_and_refunds() {
+    let app = spawn_app().await;
+    let (token, booking) = booked(&app, 2).await;
+    let id = booking["id"].as_i64().unwrap();
+    let total = booking["total_yen"].as_i64().unwrap();
+    pay_embedded(&app, &token, id).await;
+    let staff = demo_token(&app, "staff@demo.yoyaku.jp").await;
+    let (status, _) = staff_cancel(&app, &staff, id, json!({"reason": "設備故障のため"})).await;
+    assert_eq!(status, 200);
+    let (status, export) = app.get_as(&token, "/api/v1/me/export").await;
+    assert_eq!(status, 200, "{export}");
+    let mine = export["bookings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == id)
+        .expect("the booking");
+    let payment = &mine["payments"][0];
+    assert_eq!(payment["provider"], "embedded");
+    assert_eq!(payment["amount_yen"], total);
+    assert_eq!(payment["refunds"][0]["amount_yen"], total);
+    assert_eq!(payment["refunds"][0]["reason"], "cancelled_by_staff");
+    assert_eq!(payment["refunds"][0]["state"], "succeeded");
+}
+
+#[tokio::test]
+async fn a_closure_cancels_a_list_of_bookings_in_one_transaction_and_skips_those_already_ended() {
+    use yoyaku::services::cancellations::{
+        FacilityCancellation, FacilitySide, Outcome, cancel_in_full_within,
+    };
+    let app = spawn_app().await;
+    let (paid_token, paid) = booked(&app, 2).await;
+    let paid_id = paid["id"].as_i64().unwrap();
+    let total = paid["total_yen"].as_i64().unwrap();
+    pay_embedded(&app, &paid_token, paid_id).await;
+    let (gone_token, gone) = booked(&app, 2).await;
+    let gone_id = gone["id"].as_i64().unwrap();
+    let (status, _, _) = app
+        .post_as(
+            &gone_token,
+            &format!("/api/v1/bookings/{gone_id}/cancel"),
+            None,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let txn = yoyaku::db::begin_write(&app.db).await.unwrap();
+    let outcomes = cancel_in_full_within(
+        &txn,
+        &RefundPolicy::default(),
+        &[gone_id, 999_999, paid_id],
+        FacilityCancellation {
+            side: FacilitySide::Closure,
+            actor: None,
+            reason: "台風のため臨時休館",
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    let mut expected = vec![
+        Outcome::Cancelled {
+            booking_id: paid_id,
+            refund_yen: total,
+        },
+        Outcome::Unchanged {
+            booking_id: gone_id,
+            state: "cancelled".into(),
+        },
+        Outcome::Missing {
+            booking_id: 999_999,
+        },
+    ];
+    expected.sort_by_key(|o| match o {
+        Outcome::Cancelled { booking_id, .. }
+        | Outcome::Unchanged { booking_id, .. }
+        | Outcome::Missing { booking_id } => *booking_id,
+    });
+    assert_eq!(outcomes, expected);
+    assert_eq!(state_of(&app, &paid_token, paid_id).await, "cancelled");
+    let ledger = ledger(&app, &paid_token, paid_id).await;
+    assert_eq!(
+        ledger["payments"][0]["refunds"][0]["reason"],
+        "cancelled_by_closure"
+    );
+    assert_eq!(ledger["refunded_yen"], total);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM booking_events WHERE booking_id = {paid_id} \
+             AND reason = 'cancelled for a closure: 台風のため臨時休館'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        mails_to_holder(&app, paid_id, "booking_cancelled_by_facility", "台風").await,
+        1
+    );
+    assert_eq!(
+        mails_to_holder(&app, gone_id, "booking_cancelled_by_facility", "").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn two_staff_handing_back_one_counter_refund_at_once_record_it_once() {
+    let app = Arc::new(spawn_app().await);
+    let (token, booking) = booked(&app, 2).await;
+    let id = booking["id"].as_i64().unwrap();
+    let total = booking["total_yen"].as_i64().unwrap();
+    let staff = demo_token(&app, "staff@demo.yoyaku.jp").await;
+    let (status, _, _) = app
+        .post_as(
+            &staff,
+            &format!("/api/v1/admin/bookings/{id}/counter-payment"),
+            None,
+            &json!({"method": "terminal", "amount_yen": total}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = staff_cancel(&app, &staff, id, json!({"reason": "空調故障のため"})).await;
+    assert_eq!(status, 200);
+    let refund = ledger(&app, &token, id).await["payments"][0]["refunds"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let admin = demo_token(&app, "admin@demo.yoyaku.jp").await;
+    let barrier = Arc::new(Barrier::new(2));
+    let tasks: Vec<_> = [staff, admin]
+        .into_iter()
+        .map(|who| {
+            let (app, barrier) = (app.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                hand_back(&app, &who, refund).await.0.as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM counter_refund_handovers WHERE refund_id = {refund}"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(mails_to_holder(&app, id, "refund_made", "").await, 1);
+}

@@ -33,6 +33,23 @@
       }, 100);
     }
   });
+  // Signing out deletes the card the service worker kept for offline use (card-sw.js), so the
+  // next person on this device cannot open it; then the form is sent as usual.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || form.getAttribute("action") !== "/logout" || !window.caches || form.dataset.cleared) {
+      return;
+    }
+    event.preventDefault();
+    window.caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (name) {
+        return name.indexOf("yoyaku-card-") === 0;
+      }).map(function (name) { return window.caches.delete(name); }));
+    }).catch(function () {}).then(function () {
+      form.dataset.cleared = "1";
+      form.submit();
+    });
+  });
   document.addEventListener("htmx:responseError", function () {
     var live = document.getElementById("live");
     var message = document.querySelector('meta[name="request-failed"]');

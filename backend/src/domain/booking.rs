@@ -106,11 +106,12 @@ impl BookingState {
         )
     }
 
-    /// Whether no event can change the booking any more.
+    /// Whether no event can change the booking any more (a no-show can still be undone by a
+    /// late-synced offline check-in).
     pub fn is_final(self) -> bool {
         !matches!(
             self,
-            BookingState::AwaitingPayment | BookingState::Confirmed
+            BookingState::AwaitingPayment | BookingState::Confirmed | BookingState::NoShow
         )
     }
 }
@@ -155,6 +156,9 @@ pub enum BookingEvent {
     CheckedIn,
     /// Nobody came.
     MarkedNoShow,
+    /// The booker was checked in within the check-in window by an offline scanner whose scan
+    /// reached the server only after the no-show job had marked the booking: the scan wins.
+    CheckedInLate,
 }
 
 impl BookingEvent {
@@ -167,6 +171,7 @@ impl BookingEvent {
         BookingEvent::PaymentDeadlinePassed,
         BookingEvent::CheckedIn,
         BookingEvent::MarkedNoShow,
+        BookingEvent::CheckedInLate,
     ];
 
     /// The stable code, for the booking's history.
@@ -179,6 +184,7 @@ impl BookingEvent {
             BookingEvent::PaymentDeadlinePassed => "payment_deadline_passed",
             BookingEvent::CheckedIn => "checked_in",
             BookingEvent::MarkedNoShow => "marked_no_show",
+            BookingEvent::CheckedInLate => "checked_in_late",
         }
     }
 
@@ -237,11 +243,14 @@ impl InvalidTransition {
 /// | confirmed | cancelled by resident, staff or closure | cancelled |
 /// | confirmed | checked in | checked_in |
 /// | confirmed | marked no-show | no_show |
+/// | no_show | checked in late (an offline scan made in time, synced afterwards) | checked_in |
 ///
 /// So a booking is paid only once and only while awaiting payment; only an unpaid booking
 /// expires; check-in and no-show need a paid booking (staff record a counter payment first);
-/// and cancelled, expired, checked-in and no-show bookings are final: cancelling them again is
-/// refused, so a late payment or a repeated event never revives a booking whose slots are gone.
+/// cancelled, expired and checked-in bookings are final: cancelling them again is refused, so a
+/// late payment or a repeated event never revives a booking whose slots are gone. A no-show
+/// takes one event only: the late check-in of an offline scan made while check-in was open
+/// (the no-show job cannot know about scans still queued in a basement).
 pub fn transition(
     from: BookingState,
     event: BookingEvent,
@@ -257,6 +266,7 @@ pub fn transition(
         (S::AwaitingPayment, E::PaymentDeadlinePassed) => Ok(S::Expired),
         (S::Confirmed, E::CheckedIn) => Ok(S::CheckedIn),
         (S::Confirmed, E::MarkedNoShow) => Ok(S::NoShow),
+        (S::NoShow, E::CheckedInLate) => Ok(S::CheckedIn),
         _ => Err(InvalidTransition { from, event }),
     }
 }
@@ -1051,6 +1061,7 @@ mod tests {
             (S::Confirmed, E::CancelledByClosure, S::Cancelled),
             (S::Confirmed, E::CheckedIn, S::CheckedIn),
             (S::Confirmed, E::MarkedNoShow, S::NoShow),
+            (S::NoShow, E::CheckedInLate, S::CheckedIn),
         ];
         for &from in S::ALL {
             for &event in E::ALL {

@@ -13,6 +13,9 @@
 //!    scanner says payment is due, and staff take a counter payment first.
 //! 4. A booking later today is "not yet" with the time check-in opens; one that has ended is
 //!    shown but not checked in.
+//! 5. A booking the no-show job marked while an offline scan made in its window was still
+//!    queued is checked in when that scan arrives ([`BookingEvent::CheckedInLate`]); the caller
+//!    withdraws its penalty.
 //!
 //! The overall [`ScanResult`] is the most useful single answer, in this order: `checked_in`,
 //! `already_checked_in`, `payment_due`, `not_yet`, `no_booking`.
@@ -159,6 +162,14 @@ pub struct ScanDecision {
     pub opens_at: Option<DateTime<Utc>>,
 }
 
+/// The event that checks in a booking in `state`, if any: `checked_in` for a confirmed booking,
+/// `checked_in_late` for one marked a no-show before the (offline) scan reached the server.
+pub fn checkin_event(state: BookingState) -> Option<BookingEvent> {
+    [BookingEvent::CheckedIn, BookingEvent::CheckedInLate]
+        .into_iter()
+        .find(|&event| transition(state, event).is_ok())
+}
+
 /// Decide what a scan at `at` does to `bookings` (the holder's bookings at this facility that
 /// day). See the module rules.
 pub fn decide(at: DateTime<Utc>, bookings: &[BookingAtScan], rules: &CheckinRules) -> ScanDecision {
@@ -175,7 +186,7 @@ pub fn decide(at: DateTime<Utc>, bookings: &[BookingAtScan], rules: &CheckinRule
                 BookingAction::AlreadyCheckedIn { at: b.starts_at }
             } else if at < opens_at && b.state.is_active() {
                 BookingAction::NotYet { opens_at }
-            } else if in_window && transition(b.state, BookingEvent::CheckedIn).is_ok() {
+            } else if in_window && checkin_event(b.state).is_some() {
                 BookingAction::CheckIn
             } else if in_window && b.state == BookingState::AwaitingPayment {
                 BookingAction::PaymentDue
@@ -263,6 +274,24 @@ mod tests {
         let decision = decide(jst(9, 30), &[b], &CheckinRules::default());
         assert_eq!(decision.result, ScanResult::AlreadyCheckedIn);
         assert_eq!(decision.already_at, Some(jst(8, 47)));
+    }
+
+    #[test]
+    fn a_no_show_is_checked_in_late_only_by_a_scan_made_in_its_window() {
+        let rules = CheckinRules::default();
+        let b = [booking(1, BookingState::NoShow, 9, 12)];
+        // An offline scan made at 9:10, synced after the job marked the booking.
+        assert_eq!(decide(jst(9, 10), &b, &rules).result, ScanResult::CheckedIn);
+        // A scan after the end (every online scan of a no-show) changes nothing.
+        assert_eq!(
+            decide(jst(12, 30), &b, &rules).result,
+            ScanResult::NoBooking
+        );
+        assert_eq!(
+            checkin_event(BookingState::NoShow),
+            Some(BookingEvent::CheckedInLate)
+        );
+        assert_eq!(checkin_event(BookingState::Cancelled), None);
     }
 
     #[test]

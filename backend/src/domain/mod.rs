@@ -8,6 +8,7 @@ pub mod checkin;
 pub mod documents;
 pub mod groups;
 pub mod kinds;
+pub mod lottery;
 pub mod payments;
 pub mod penalties;
 pub mod pricing;

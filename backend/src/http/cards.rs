@@ -8,17 +8,20 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
+use super::bookings::BookingIdParam;
 use super::error::{AppError, ErrorResponse, FieldError, codes};
-use super::extract::{AuthUser, ValidJson, ValidQuery};
+use super::extract::{AuthUser, ValidJson, ValidPath, ValidQuery};
+use crate::domain::card_token::RevocationReason;
 use crate::domain::roles::Role;
 use crate::services::card_keys::TokenRefusal;
-use crate::services::cards::{self, CardError};
+use crate::services::cards::{self, CardError, StaffActionError};
 use crate::services::checkins::{self, CheckinError, Rules, Scan, Scanner};
 use crate::services::penalties;
 use crate::state::AppState;
 use crate::views::cards::{
-    CardJwks, CardResponse, CheckinRequest, CheckinResponse, PenaltiesResponse,
-    RevocationListResponse, RevocationQuery, SyncRequest, SyncResponse,
+    CardActionRequest, CardActionResponse, CardJwks, CardResponse, CheckinRequest, CheckinResponse,
+    PenaltiesResponse, RevocationListResponse, RevocationQuery, SyncRequest, SyncResponse,
+    VoidPenaltyRequest, VoidPenaltyResponse,
 };
 
 /// How long clients may cache the key set. Short, so a new key is picked up within minutes; a
@@ -80,6 +83,27 @@ impl From<CheckinError> for AppError {
                 AppError::client(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
             CheckinError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<StaffActionError> for AppError {
+    fn from(error: StaffActionError) -> Self {
+        let message = error.to_string();
+        match error {
+            StaffActionError::Forbidden => {
+                AppError::client(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+            }
+            StaffActionError::NotFound("card") => {
+                AppError::client(StatusCode::NOT_FOUND, codes::CARD_NOT_FOUND, message)
+            }
+            StaffActionError::NotFound(what) => AppError::not_found(what),
+            StaffActionError::Invalid { field, message } => AppError::invalid_field(field, message),
+            // `codes::CARD_NOT_IN_USE` or `codes::NO_PENALTY`.
+            StaffActionError::Conflict { code, .. } => {
+                AppError::client(StatusCode::CONFLICT, code, message)
+            }
+            StaffActionError::Db(db) => db.into(),
         }
     }
 }
@@ -303,5 +327,125 @@ pub async fn my_penalties(
 ) -> Result<Json<PenaltiesResponse>, AppError> {
     Ok(Json(
         penalties::my_penalties(&state.db, &state.settings.penalties, user.id, Utc::now()).await?,
+    ))
+}
+
+/// A card number in a path.
+#[derive(Debug, serde::Deserialize)]
+pub struct CardNumberParam {
+    pub card_number: String,
+}
+
+/// Suspend a person's card (staff, managers, administrators): scanners refuse it at once online
+/// and, through the revocation list, offline; no new card is issued until staff act again. A
+/// person without a card in use yet is suspended too. Audited with the reason.
+#[utoipa::path(
+    post, path = "/api/v1/admin/cards/{card_number}/suspend", tag = "cards",
+    security(("bearer" = [])),
+    params(("card_number" = String, Path, description = "The printed 利用者番号 (ten digits)")),
+    request_body = CardActionRequest,
+    responses(
+        (status = 200, body = CardActionResponse),
+        (status = 400, description = "`invalid_input`: a mistyped `card_number`, or `reason` empty or over 500 characters", body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 403, description = "`forbidden` for residents", body = ErrorResponse),
+        (status = 404, description = "`card_not_found`: no one has this card number", body = ErrorResponse),
+        (status = 409, description = "`card_not_in_use`: already suspended", body = ErrorResponse),
+    )
+)]
+pub async fn suspend_card(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(CardNumberParam { card_number }): ValidPath<CardNumberParam>,
+    ValidJson(request): ValidJson<CardActionRequest>,
+) -> Result<Json<CardActionResponse>, AppError> {
+    staff_card_action(
+        state,
+        user,
+        card_number,
+        RevocationReason::Suspended,
+        request,
+    )
+    .await
+}
+
+/// Revoke a person's card for good (lost, misused): scanners refuse it, and the holder's next
+/// `GET /me/card` issues a new card with the next serial. Audited with the reason.
+#[utoipa::path(
+    post, path = "/api/v1/admin/cards/{card_number}/revoke", tag = "cards",
+    security(("bearer" = [])),
+    params(("card_number" = String, Path, description = "The printed 利用者番号 (ten digits)")),
+    request_body = CardActionRequest,
+    responses(
+        (status = 200, body = CardActionResponse),
+        (status = 400, description = "`invalid_input`: a mistyped `card_number`, or `reason` empty or over 500 characters", body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 403, description = "`forbidden` for residents", body = ErrorResponse),
+        (status = 404, description = "`card_not_found`: no one has this card number", body = ErrorResponse),
+        (status = 409, description = "`card_not_in_use`: no card in use (never issued, or already revoked or suspended)", body = ErrorResponse),
+    )
+)]
+pub async fn revoke_card(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(CardNumberParam { card_number }): ValidPath<CardNumberParam>,
+    ValidJson(request): ValidJson<CardActionRequest>,
+) -> Result<Json<CardActionResponse>, AppError> {
+    staff_card_action(state, user, card_number, RevocationReason::Revoked, request).await
+}
+
+async fn staff_card_action(
+    state: AppState,
+    user: AuthUser,
+    card_number: String,
+    reason: RevocationReason,
+    request: CardActionRequest,
+) -> Result<Json<CardActionResponse>, AppError> {
+    Ok(Json(
+        cards::staff_revoke(
+            &state.db,
+            (user.id, user.role),
+            &card_number,
+            reason,
+            &request.reason,
+            Utc::now(),
+        )
+        .await?,
+    ))
+}
+
+/// Void the penalty points of a no-show (an appeal accepted), with the reason the resident will
+/// see; their booking suspension is recomputed. Staff and managers at facilities they are
+/// assigned to, administrators anywhere. Audited.
+#[utoipa::path(
+    post, path = "/api/v1/admin/bookings/{id}/penalty/void", tag = "cards",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The booking marked a no-show")),
+    request_body = VoidPenaltyRequest,
+    responses(
+        (status = 200, body = VoidPenaltyResponse),
+        (status = 400, description = "`invalid_input`: `reason` empty or over 500 characters", body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 403, description = "`forbidden`: a resident, or staff not assigned to the booking's facility", body = ErrorResponse),
+        (status = 404, description = "`not_found`: no such booking", body = ErrorResponse),
+        (status = 409, description = "`no_penalty`: the booking has no penalty in force", body = ErrorResponse),
+    )
+)]
+pub async fn void_penalty(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(BookingIdParam { id }): ValidPath<BookingIdParam>,
+    ValidJson(request): ValidJson<VoidPenaltyRequest>,
+) -> Result<Json<VoidPenaltyResponse>, AppError> {
+    Ok(Json(
+        penalties::staff_void(
+            &state.db,
+            (user.id, user.role),
+            id,
+            &request.reason,
+            &state.settings.penalties,
+            Utc::now(),
+        )
+        .await?,
     ))
 }

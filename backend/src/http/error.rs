@@ -114,6 +114,11 @@ pub mod codes {
     pub const PAYMENT_PROVIDER_UNAVAILABLE: &str = "payment_provider_unavailable";
     /// A webhook's signature is missing, stale or wrong.
     pub const INVALID_SIGNATURE: &str = "invalid_signature";
+    /// The refund is not pending any more (already handed back, or failed).
+    pub const REFUND_NOT_PENDING: &str = "refund_not_pending";
+    /// The refund goes back through the online provider: there is nothing to hand back at the
+    /// counter.
+    pub const NOT_A_COUNTER_REFUND: &str = "not_a_counter_refund";
     /// The account cannot have a card now (registration not approved and current, or no card
     /// number).
     pub const CARD_NOT_AVAILABLE: &str = "card_not_available";
@@ -131,10 +136,18 @@ pub mod codes {
     pub const CARD_NOT_FOUND: &str = "card_not_found";
     /// The holder's registration is not approved and current (expired, under review, …).
     pub const REGISTRATION_NOT_CURRENT: &str = "registration_not_current";
+    /// Staff cannot act on the card: the person has none in use (or it is already suspended).
+    pub const CARD_NOT_IN_USE: &str = "card_not_in_use";
+    /// The booking has no penalty in force to void.
+    pub const NO_PENALTY: &str = "no_penalty";
     /// Booking is suspended after repeated no-shows; the message gives the end.
     pub const BOOKING_SUSPENDED: &str = "booking_suspended";
     /// The request ran past the server's time limit.
     pub const TIMEOUT: &str = "timeout";
+    /// 503: the server is at its limit of requests in flight; `Retry-After` says when to retry.
+    pub const OVERLOADED: &str = "overloaded";
+    /// 503 from `/readyz`: the instance is shutting down and takes no new work.
+    pub const DRAINING: &str = "draining";
     /// Something failed on our side.
     pub const INTERNAL: &str = "internal";
 }
@@ -219,7 +232,7 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
+        let (status, body, code) = match self {
             AppError::Client {
                 status,
                 code,
@@ -232,6 +245,7 @@ impl IntoResponse for AppError {
                     message,
                     fields,
                 },
+                code,
             ),
             AppError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");
@@ -241,12 +255,20 @@ impl IntoResponse for AppError {
                         .into(),
                     fields: Vec::new(),
                 };
-                (StatusCode::INTERNAL_SERVER_ERROR, body)
+                (StatusCode::INTERNAL_SERVER_ERROR, body, codes::INTERNAL)
             }
         };
-        (status, Json(ErrorResponse { error: body })).into_response()
+        // The code rides along on the response for the metrics layer (refusals by code).
+        let mut response = (status, Json(ErrorResponse { error: body })).into_response();
+        response.extensions_mut().insert(ErrorCode(code));
+        response
     }
 }
+
+/// The error code of an error response, as a response extension (`observability` counts
+/// refused bookings and payments by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
 
 impl From<DbErr> for AppError {
     fn from(error: DbErr) -> Self {

@@ -1,4 +1,5 @@
-//! `GET /healthz` (the process is up) and `GET /readyz` (the database answers).
+//! `GET /healthz` (the process is up) and `GET /readyz` (the database answers and the instance
+//! is not shutting down).
 
 use axum::Json;
 use axum::extract::State;
@@ -22,15 +23,22 @@ pub async fn healthz() -> Json<HealthResponse> {
     Json(HealthResponse { status: "ok" })
 }
 
-/// The database is reachable.
+/// The database is reachable and the instance takes new work.
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, body = HealthResponse),
-        (status = 503, description = "The database does not answer", body = ErrorResponse),
+        (status = 503, description = "The database does not answer (`unavailable`), or the instance is shutting down (`draining`)", body = ErrorResponse),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<HealthResponse>, AppError> {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(AppError::client(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::DRAINING,
+            "shutting down; send new requests to another instance",
+        ));
+    }
     match state.db.ping().await {
         Ok(()) => Ok(Json(HealthResponse { status: "ok" })),
         Err(error) => {

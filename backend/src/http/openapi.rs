@@ -6,6 +6,7 @@ use utoipa::OpenApi;
 use super::account;
 use super::cards;
 use super::documents;
+use super::lottery;
 use super::error::{ErrorBody, ErrorResponse, FieldError};
 use super::payments;
 use super::{auth, availability, bookings, facilities, groups, health, registration, review};
@@ -79,6 +80,8 @@ Asia/Tokyo; money is whole yen.",
         payments::stripe_webhook,
         payments::record_counter_payment,
         payments::daily_reconciliation,
+        payments::hand_back_refund,
+        payments::cancel_booking_by_staff,
         groups::create_group,
         groups::list_groups,
         groups::get_group,
@@ -94,6 +97,19 @@ Asia/Tokyo; money is whole yen.",
         cards::check_in,
         cards::sync_checkins,
         cards::my_penalties,
+        lottery::list_rounds,
+        lottery::get_round,
+        lottery::apply,
+        lottery::withdraw,
+        lottery::round_results,
+        lottery::my_lottery,
+        lottery::confirm_win,
+        lottery::create_round,
+        lottery::generate_round,
+        lottery::draw_round,
+        cards::suspend_card,
+        cards::revoke_card,
+        cards::void_penalty,
     ),
     components(schemas(ErrorResponse, ErrorBody, FieldError)),
     modifiers(&BearerAuth),
@@ -108,6 +124,7 @@ Asia/Tokyo; money is whole yen.",
         (name = "availability", description = "Slots, their state and price, and free-slot search"),
         (name = "operations", description = "Health and readiness"),
         (name = "cards", description = "The user card (QR), its public keys, check-in at the venue (online and offline), no-show penalties"),
+        (name = "lottery", description = "The lottery (抽選): rounds, applications, the auditable draw and its results, confirming wins"),
         (name = "payments", description = "Checkout (Stripe, or the embedded test-mode provider), the booking's ledger, Stripe's webhook"),
     )
 )]

@@ -1,5 +1,6 @@
 //! Payments at the HTTP edge: `POST /bookings/{id}/checkout`, the booking's ledger, the Stripe
-//! webhook, counter payments and the daily reconciliation (JSON); the embedded provider's
+//! webhook, counter payments, counter refunds handed back, cancellation by staff with a full
+//! refund, and the daily reconciliation (JSON or CSV); the embedded provider's
 //! checkout page, the return pages and the printable receipt (HTML).
 
 use askama::Template;
@@ -19,11 +20,13 @@ use super::extract::{AuthUser, ValidJson, ValidPath, ValidQuery};
 use crate::domain::calendar::tokyo;
 use crate::domain::payments::Provider;
 use crate::payments::{ProviderError, signature, webhook_secrets};
+use crate::services::cancellations::{self, CancelError};
 use crate::services::payments::{self, PageOutcome, PaymentError};
 use crate::state::AppState;
+use crate::views::booking::CancelResponse;
 use crate::views::payment::{
     CheckoutResponse, CounterPaymentRequest, CounterPaymentResponse, LedgerResponse,
-    ReconciliationResponse,
+    ReconciliationResponse, RefundView, StaffCancelRequest,
 };
 
 impl From<PaymentError> for AppError {
@@ -31,6 +34,13 @@ impl From<PaymentError> for AppError {
         let message = error.to_string();
         match error {
             PaymentError::NotFound => AppError::not_found("booking"),
+            PaymentError::RefundNotFound => AppError::not_found("refund"),
+            PaymentError::NotACounterRefund => {
+                AppError::client(StatusCode::CONFLICT, codes::NOT_A_COUNTER_REFUND, message)
+            }
+            PaymentError::RefundNotPending(_) => {
+                AppError::client(StatusCode::CONFLICT, codes::REFUND_NOT_PENDING, message)
+            }
             PaymentError::NotPayable(_) => {
                 AppError::client(StatusCode::CONFLICT, codes::BOOKING_NOT_PAYABLE, message)
             }
@@ -139,7 +149,8 @@ pub async fn stripe_webhook(
             error.to_string(),
         ));
     }
-    let outcome = payments::handle_stripe_event(&state.db, &body, now).await?;
+    let outcome =
+        payments::handle_stripe_event(&state.db, &body, state.payments.base_url(), now).await?;
     if let Some(booking_id) = outcome.refund_booking {
         payments::after_booking_ended(&state.db, &state.payments, booking_id, now).await;
     }
@@ -168,9 +179,15 @@ pub async fn record_counter_payment(
     ValidPath(BookingIdParam { id }): ValidPath<BookingIdParam>,
     ValidJson(request): ValidJson<CounterPaymentRequest>,
 ) -> Result<(StatusCode, Json<CounterPaymentResponse>), AppError> {
-    let recorded =
-        payments::record_counter_payment(&state.db, (user.id, user.role), id, &request, Utc::now())
-            .await?;
+    let recorded = payments::record_counter_payment(
+        &state.db,
+        (user.id, user.role),
+        id,
+        &request,
+        state.payments.base_url(),
+        Utc::now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(recorded)))
 }
 
@@ -180,23 +197,36 @@ pub struct FacilityIdParam {
     pub id: i32,
 }
 
-/// `?date=` of the reconciliation.
+/// How the reconciliation is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportFormat {
+    #[default]
+    Json,
+    /// UTF-8 with a byte order mark, for Excel.
+    Csv,
+}
+
+/// `?date=&format=` of the reconciliation.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ReconciliationQuery {
     /// `YYYY-MM-DD` in Japan time; today when left out.
     pub date: Option<NaiveDate>,
+    /// `json` (the default) or `csv`.
+    pub format: Option<ReportFormat>,
 }
 
-/// A facility's payments and refunds on one day, by provider: count, yen, refunds and net.
-/// Staff and managers of the facility, and administrators.
+/// A facility's payments and refunds on one day, by payment method: count, yen, refunds and
+/// net. `?format=csv` sends the same figures as a CSV file (UTF-8 with a BOM, one row per method
+/// and a total). Staff and managers of the facility, and administrators.
 #[utoipa::path(
     get, path = "/api/v1/admin/facilities/{id}/reconciliation", tag = "admin",
     security(("bearer" = [])),
     params(("id" = i32, Path), ReconciliationQuery),
     responses(
-        (status = 200, body = ReconciliationResponse),
+        (status = 200, body = ReconciliationResponse, description = "JSON, or `text/csv` with `format=csv`"),
         (status = 403, body = ErrorResponse),
         (status = 404, body = ErrorResponse),
     )
@@ -206,13 +236,120 @@ pub async fn daily_reconciliation(
     user: AuthUser,
     ValidPath(FacilityIdParam { id }): ValidPath<FacilityIdParam>,
     ValidQuery(query): ValidQuery<ReconciliationQuery>,
-) -> Result<Json<ReconciliationResponse>, AppError> {
+) -> Result<Response, AppError> {
     let date = query
         .date
         .unwrap_or_else(|| crate::domain::calendar::tokyo_date(Utc::now()));
+    let report = payments::daily_reconciliation(&state.db, (user.id, user.role), id, date).await?;
+    if query.format.unwrap_or_default() == ReportFormat::Json {
+        return Ok(Json(report).into_response());
+    }
+    let disposition = format!(
+        "attachment; filename=\"reconciliation-{}-{}.csv\"",
+        report.facility_id, report.date
+    );
+    let mut response = report.to_csv().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&disposition) {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// A refund in the path.
+#[derive(Debug, Deserialize)]
+pub struct RefundIdParam {
+    pub id: i64,
+}
+
+/// Record that a pending refund of a counter payment (cash or terminal) was handed back at the
+/// counter, by me, now. Staff and managers of the booking's facility, and administrators;
+/// audited, and the holder is mailed. Online refunds go through the provider and cannot be
+/// handed back.
+#[utoipa::path(
+    post, path = "/api/v1/admin/refunds/{id}/hand-back", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = RefundView),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 409, description = "`refund_not_pending` (already handed back or failed), or `not_a_counter_refund`", body = ErrorResponse),
+    )
+)]
+pub async fn hand_back_refund(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(RefundIdParam { id }): ValidPath<RefundIdParam>,
+) -> Result<Json<RefundView>, AppError> {
     Ok(Json(
-        payments::daily_reconciliation(&state.db, (user.id, user.role), id, date).await?,
+        payments::hand_back_counter_refund(&state.db, (user.id, user.role), id, Utc::now()).await?,
     ))
+}
+
+impl From<CancelError> for AppError {
+    fn from(error: CancelError) -> Self {
+        let message = error.to_string();
+        match error {
+            CancelError::NotFound => AppError::not_found("booking"),
+            CancelError::Forbidden => {
+                AppError::client(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+            }
+            CancelError::InvalidInput { field, message } => AppError::invalid_field(field, message),
+            CancelError::NotCancellable(_) => AppError::client(
+                StatusCode::CONFLICT,
+                codes::BOOKING_NOT_CANCELLABLE,
+                message,
+            ),
+            CancelError::Db(db) => db.into(),
+        }
+    }
+}
+
+/// Cancel a booking for the facility, with a reason the holder is mailed: whatever was paid is
+/// refunded in full (through the online provider; a counter payment waits to be handed back),
+/// an unpaid booking is simply cancelled, and its slots are free at once. Staff and managers of
+/// the booking's facility, and administrators; audited.
+#[utoipa::path(
+    post, path = "/api/v1/admin/bookings/{id}/cancel", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    request_body = StaffCancelRequest,
+    responses(
+        (status = 200, body = CancelResponse),
+        (status = 400, description = "`invalid_input`: `reason` missing, blank or too long", body = ErrorResponse),
+        (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 409, description = "`booking_not_cancellable` (already cancelled, expired or used)", body = ErrorResponse),
+    )
+)]
+pub async fn cancel_booking_by_staff(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(BookingIdParam { id }): ValidPath<BookingIdParam>,
+    ValidJson(request): ValidJson<StaffCancelRequest>,
+) -> Result<Json<CancelResponse>, AppError> {
+    let now = Utc::now();
+    let cancelled = cancellations::cancel_by_staff(
+        &state.db,
+        &state.booking_rules.refunds,
+        (user.id, user.role),
+        id,
+        &request.reason,
+        now,
+    )
+    .await?;
+    // After the commit: end open checkouts and give the money back through the provider.
+    payments::after_booking_ended(&state.db, &state.payments, id, now).await;
+    Ok(Json(cancelled))
 }
 
 // ---------------------------------------------------------------------------------------------

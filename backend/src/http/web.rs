@@ -9,9 +9,11 @@
 pub mod account;
 pub mod assets;
 pub mod booking;
+pub mod card;
 pub mod catalogue;
 pub mod i18n;
 pub mod page;
+pub mod scanner;
 
 use std::net::SocketAddr;
 

@@ -21,8 +21,8 @@ use crate::config::Settings;
 use crate::entities::mail_outbox;
 use crate::services::mail::{self, AfterFailure};
 
-/// How often the outbox is looked at when the last pass found nothing more to do.
-const EVERY: Duration = Duration::from_secs(10);
+/// How often the outbox is looked at (`jobs::runner` schedules the runs).
+pub const EVERY: Duration = Duration::from_secs(10);
 
 /// Mails claimed per pass; a full pass is followed by another at once.
 const BATCH: u64 = 50;
@@ -87,30 +87,24 @@ impl MailDelivery {
         }))
     }
 
-    /// Run forever: a pass every few seconds, or at once after a full batch.
-    pub async fn run(self, db: DatabaseConnection) {
-        tracing::info!(job = "mail_delivery", "sending the mail outbox over SMTP");
+    /// One run of the job (`jobs::runner`): passes until the outbox has nothing due, so a
+    /// backlog goes out at once rather than a batch per period. Returns the mails claimed.
+    pub async fn drain(&self, db: &DatabaseConnection) -> Result<u64, DbErr> {
+        let mut claimed = 0u64;
         loop {
-            let more = match self.run_once(&db, Utc::now()).await {
-                Ok(report) => {
-                    if report.claimed() > 0 {
-                        tracing::info!(
-                            job = "mail_delivery",
-                            mail.sent = report.sent,
-                            mail.retrying = report.retrying,
-                            mail.given_up = report.given_up,
-                            "mail outbox worked"
-                        );
-                    }
-                    u64::from(report.claimed()) >= BATCH
-                }
-                Err(error) => {
-                    tracing::error!(job = "mail_delivery", error = %error, "mail delivery pass failed");
-                    false
-                }
-            };
-            if !more {
-                tokio::time::sleep(EVERY).await;
+            let report = self.run_once(db, Utc::now()).await?;
+            if report.claimed() > 0 {
+                tracing::info!(
+                    job = "mail_delivery",
+                    mail.sent = report.sent,
+                    mail.retrying = report.retrying,
+                    mail.given_up = report.given_up,
+                    "mail outbox worked"
+                );
+            }
+            claimed += u64::from(report.claimed());
+            if u64::from(report.claimed()) < BATCH {
+                return Ok(claimed);
             }
         }
     }

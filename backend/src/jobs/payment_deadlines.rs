@@ -3,27 +3,22 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::services::bookings;
 
 /// How often deadlines are checked.
-const EVERY: Duration = Duration::from_secs(60);
+pub const EVERY: Duration = Duration::from_secs(60);
 
-/// Run forever, once a minute.
-pub async fn run(db: DatabaseConnection) {
-    loop {
-        match bookings::expire_unpaid(&db, Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                job = "payment_deadlines",
-                bookings.expired = n,
-                "unpaid bookings expired"
-            ),
-            Err(error) => {
-                tracing::error!(job = "payment_deadlines", error = %error, "payment deadline job failed")
-            }
-        }
-        tokio::time::sleep(EVERY).await;
+/// One run (`jobs::runner` schedules it): the bookings expired.
+pub async fn pass(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let expired = bookings::expire_unpaid(db, Utc::now()).await?;
+    if expired > 0 {
+        tracing::info!(
+            job = "payment_deadlines",
+            bookings.expired = expired,
+            "unpaid bookings expired"
+        );
     }
+    Ok(expired)
 }

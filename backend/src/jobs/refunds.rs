@@ -11,19 +11,16 @@ use crate::payments::Payments;
 use crate::services::payments;
 
 /// How often the job looks.
-const EVERY: Duration = Duration::from_secs(60);
+pub const EVERY: Duration = Duration::from_secs(60);
 
-/// Run forever, once a minute.
-pub async fn run(db: DatabaseConnection, provider: Payments) {
-    loop {
-        if let Err(error) = payments::expire_open_checkouts(&db, &provider, None).await {
-            tracing::warn!(job = "refunds", error = %error, "open checkouts not ended");
-        }
-        match payments::settle_refunds(&db, &provider, None, Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(job = "refunds", refunds.made = n, "refunds made"),
-            Err(error) => tracing::error!(job = "refunds", error = %error, "refund job failed"),
-        }
-        tokio::time::sleep(EVERY).await;
+/// One run (`jobs::runner` schedules it): the refunds made.
+pub async fn pass(db: &DatabaseConnection, provider: &Payments) -> anyhow::Result<u64> {
+    if let Err(error) = payments::expire_open_checkouts(db, provider, None).await {
+        tracing::warn!(job = "refunds", error = %error, "open checkouts not ended");
     }
+    let made = payments::settle_refunds(db, provider, None, Utc::now()).await?;
+    if made > 0 {
+        tracing::info!(job = "refunds", refunds.made = made, "refunds made");
+    }
+    Ok(u64::try_from(made).unwrap_or(u64::MAX))
 }

@@ -2,7 +2,6 @@
 //! a reminder at the configured days before it (60 and 14 by default), once per threshold, even
 //! when several instances run this job at the same time (`services::renewal`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +13,7 @@ use crate::services::renewal;
 
 /// How often the job runs. Thresholds are whole days, so hourly is prompt enough, and a run
 /// that finds nothing due costs one indexed query.
-const EVERY: Duration = Duration::from_secs(3600);
+pub const EVERY: Duration = Duration::from_secs(3600);
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,29 +24,19 @@ pub struct Report {
     pub reminded: u64,
 }
 
-/// Run forever, once an hour.
-pub async fn run(db: DatabaseConnection, settings: Arc<Settings>) {
+/// One run (`jobs::runner` schedules it): registrations expired plus reminders queued.
+pub async fn pass(db: &DatabaseConnection, settings: &Settings) -> Result<u64, DbErr> {
     let sign_in_link = format!("{}/login", settings.public_base_url().trim_end_matches('/'));
-    loop {
-        match run_once(&db, &settings.renewal, &sign_in_link, Utc::now()).await {
-            Ok(Report {
-                expired: 0,
-                reminded: 0,
-            }) => {}
-            Ok(report) => tracing::info!(
-                job = "registration_reminders",
-                registrations.expired = report.expired,
-                reminders.sent = report.reminded,
-                "registrations expired and reminders queued"
-            ),
-            Err(error) => tracing::error!(
-                job = "registration_reminders",
-                error = %error,
-                "registration reminder job failed"
-            ),
-        }
-        tokio::time::sleep(EVERY).await;
+    let report = run_once(db, &settings.renewal, &sign_in_link, Utc::now()).await?;
+    if report != Report::default() {
+        tracing::info!(
+            job = "registration_reminders",
+            registrations.expired = report.expired,
+            reminders.sent = report.reminded,
+            "registrations expired and reminders queued"
+        );
     }
+    Ok(report.expired + report.reminded)
 }
 
 /// One pass at `now`: expire what has passed, then queue the reminders that are due.

@@ -30,6 +30,11 @@ impl EmbeddedProvider {
     pub fn new(base_url: String) -> Self {
         EmbeddedProvider { base_url }
     }
+
+    /// This service's base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
 }
 
 fn digest(prefix: &str, value: &str) -> String {

@@ -142,6 +142,14 @@ impl Payments {
     pub fn is_test_mode(&self) -> bool {
         matches!(self, Payments::Embedded(_))
     }
+
+    /// This service's base URL (no trailing slash), for links in mails about payments.
+    pub fn base_url(&self) -> &str {
+        match self {
+            Payments::Embedded(p) => p.base_url(),
+            Payments::Stripe(p) => p.base_url(),
+        }
+    }
 }
 
 impl PaymentProvider for Payments {

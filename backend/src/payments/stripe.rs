@@ -62,6 +62,11 @@ impl StripeProvider {
             .map_err(|e| ProviderError::Config(e.to_string()))?;
         Ok(StripeProvider { client, base_url })
     }
+
+    /// This service's base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
 }
 
 fn idempotent(key: &str) -> Result<RequestStrategy, ProviderError> {

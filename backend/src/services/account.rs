@@ -29,7 +29,7 @@ use crate::domain::registration::RegistrationState;
 use crate::domain::roles::Role;
 use crate::entities::{
     audit_log, booking, booking_event, booking_slot, facility, idempotency_key, identity_document,
-    mail_outbox, refresh_token, registration_reminder, room, staff_assignment, user,
+    mail_outbox, payment, refresh_token, registration_reminder, room, staff_assignment, user,
 };
 use crate::services::document_store::DocumentStore;
 use crate::services::groups::{self, GroupError};
@@ -232,6 +232,15 @@ async fn export_bookings(
                 reason: e.reason,
             });
     }
+    let mut payments_of: HashMap<i64, Vec<crate::views::payment::PaymentView>> = HashMap::new();
+    let paid = payment::Entity::find()
+        .filter(payment::Column::BookingId.is_in(rows.iter().map(|b| b.id)))
+        .order_by_asc(payment::Column::Id)
+        .all(db)
+        .await?;
+    for p in crate::services::payments::views_of(db, paid).await? {
+        payments_of.entry(p.booking_id).or_default().push(p);
+    }
     let room_ids: HashSet<i32> = rows.iter().map(|b| b.room_id).collect();
     let rooms: HashMap<i32, room::Model> = room::Entity::find()
         .filter(room::Column::Id.is_in(room_ids))
@@ -276,6 +285,7 @@ async fn export_bookings(
                 cancelled_at: b.cancelled_at,
                 refund_yen: b.refund_yen.map(i64::from),
                 events: events_of.remove(&b.id).unwrap_or_default(),
+                payments: payments_of.remove(&b.id).unwrap_or_default(),
             }
         })
         .collect())

@@ -132,10 +132,18 @@ pub async fn room_slots(
         .await?;
     let prices = PriceBook::load(db, vec![room_id], from, to).await?;
     let taken = taken_slots(db, &[room_id], from, to).await?;
+    let lottery = crate::services::lottery::months_held(db, &[room_id], now).await?;
     Ok(slots
         .iter()
         .map(|s| {
             let state = state_of(s, now, &taken);
+            // A free slot in a month a lottery round holds: apply through the lottery.
+            let month = chrono::Datelike::with_day(&s.service_date, 1).unwrap_or(s.service_date);
+            let state = if state == SlotState::Available && lottery.contains(&(s.room_id, month)) {
+                SlotState::Lottery
+            } else {
+                state
+            };
             let price = prices.resident_price(s);
             // Without a price a slot cannot be booked.
             let state = if price.is_none() && state == SlotState::Available {

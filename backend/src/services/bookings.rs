@@ -441,16 +441,31 @@ async fn prepare(
         return Err(BookingError::SlotClosed(closed.id));
     }
     let first = ordered[0];
-    // The lottery's confirmation deadline joins in with the lottery work.
-    crate::domain::booking::phase(
-        now,
+    // A lottery round covering the room and month holds first-come back until its opening; a
+    // winner confirming their win books through it (services::lottery).
+    let slot_ids: Vec<i64> = ordered.iter().map(|s| s.id).collect();
+    let group_id = booker.group.as_ref().map(|g| g.id);
+    let lottery = crate::services::lottery::gate(
+        db,
+        user_id,
+        group_id,
+        room.id,
+        &slot_ids,
         first.service_date,
-        residency,
-        &rules.window,
-        room.uses_lottery,
-        None,
+        now,
     )
-    .require_open()?;
+    .await?;
+    if !lottery.confirms_win {
+        crate::domain::booking::phase(
+            now,
+            first.service_date,
+            residency,
+            &rules.window,
+            room.uses_lottery || lottery.first_come_opens_at.is_some(),
+            lottery.first_come_opens_at,
+        )
+        .require_open()?;
+    }
 
     // Limits, counted inside this transaction: a group's bookings count toward the group's
     // limit, a person's own toward theirs; unpaid bookings count toward the person who owes.
@@ -776,22 +791,22 @@ pub async fn expire_unpaid(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
 }
 
 /// How a booking ends.
-struct Ending {
-    from: BookingState,
-    to: BookingState,
+pub(crate) struct Ending<'a> {
+    pub(crate) from: BookingState,
+    pub(crate) to: BookingState,
     /// `None` for the system.
-    actor: Option<i32>,
-    reason: &'static str,
-    refund_yen: Option<i32>,
+    pub(crate) actor: Option<i32>,
+    pub(crate) reason: &'a str,
+    pub(crate) refund_yen: Option<i32>,
 }
 
 /// End a booking that is still in `ending.from`: set its new state, free its slots (delete its
 /// claims) and record the change. Returns false, changing nothing, if its state moved meanwhile,
 /// so a cancellation and the deadline job can never both act on one booking.
-async fn end_booking(
+pub(crate) async fn end_booking(
     db: &impl ConnectionTrait,
     id: i64,
-    ending: Ending,
+    ending: Ending<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let mut update = booking::Entity::update_many()

@@ -354,6 +354,46 @@ pub async fn published(
         .collect())
 }
 
+/// One key as `yoyaku card-keys list` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub kid: String,
+    /// `generated` (demo mode, kept in the database) or `configured`.
+    pub origin: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+    /// Whether new cards are signed with it.
+    pub signing: bool,
+    /// Whether it is in the JWKS (still signing, or retired with tokens that may be alive).
+    pub published: bool,
+}
+
+/// Every key the database knows, oldest first, with whether it signs and is published.
+pub async fn inventory(
+    db: &impl ConnectionTrait,
+    config: &CardKeyConfig,
+    rules: &CheckinRules,
+    now: DateTime<Utc>,
+) -> Result<Vec<KeyInfo>, DbErr> {
+    let signer = signer(db, config).await?.map(|s| s.kid);
+    let rows = card_signing_key::Entity::find()
+        .order_by_asc(card_signing_key::Column::CreatedAt)
+        .order_by_asc(card_signing_key::Column::Kid)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|k| KeyInfo {
+            signing: signer.as_deref() == Some(k.kid.as_str()),
+            published: key_is_published(k.retired_at, now, rules.token_ttl(), PUBLISH_MARGIN),
+            kid: k.kid,
+            origin: k.origin,
+            created_at: k.created_at,
+            retired_at: k.retired_at,
+        })
+        .collect())
+}
+
 /// Why a card token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenRefusal {

@@ -354,3 +354,113 @@ pub async fn detached_signature(
 pub fn detached_payload(body: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(body)
 }
+
+/// Why staff could not act on a card or a penalty.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffActionError {
+    #[error(
+        "only staff (assigned to the facility, where there is one) and administrators may do this"
+    )]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: &'static str,
+    },
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// The reason staff give for an action: trimmed, 1–500 characters.
+pub fn staff_reason(reason: &str) -> Result<&str, StaffActionError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(StaffActionError::Invalid {
+            field: "reason",
+            message: "say why in 1–500 characters",
+        });
+    }
+    Ok(reason)
+}
+
+/// Staff suspend (`Suspended`) or revoke (`Revoked`: lost, misused) the card of the person with
+/// `card_number`, audited. A suspended person gets no new card until staff act again; a revoked
+/// card is replaced by the next serial at the holder's next `GET /me/card`. A person with no
+/// card in use yet can be suspended too (a card row is made suspended, so none is issued), but
+/// not revoked (409 `card_not_in_use`).
+pub async fn staff_revoke(
+    db: &DatabaseConnection,
+    actor: (i32, crate::domain::roles::Role),
+    card_number: &str,
+    reason: RevocationReason,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::views::cards::CardActionResponse, StaffActionError> {
+    if actor.1 == crate::domain::roles::Role::Resident {
+        return Err(StaffActionError::Forbidden);
+    }
+    let number = card_number.trim().replace(['-', ' '], "");
+    if !crate::domain::card::is_valid_card_number(&number) {
+        return Err(StaffActionError::Invalid {
+            field: "card_number",
+            message: "ten digits whose last is the check digit; check the number",
+        });
+    }
+    let note = staff_reason(note)?;
+    let txn = begin_write(db).await?;
+    let person = user::Entity::find()
+        .filter(user::Column::CardNumber.eq(number.clone()))
+        .one(&txn)
+        .await?
+        .ok_or(StaffActionError::NotFound("card"))?;
+    let card = match current_card(&txn, person.id).await? {
+        Some(card) => card,
+        None if reason == RevocationReason::Suspended => {
+            if latest_card(&txn, person.id)
+                .await?
+                .is_some_and(|c| c.revoked_reason.as_deref() == Some("suspended"))
+            {
+                return Err(StaffActionError::Conflict {
+                    code: "card_not_in_use",
+                    message: "this card is already suspended",
+                });
+            }
+            issue(&txn, person.id, now).await?
+        }
+        None => {
+            return Err(StaffActionError::Conflict {
+                code: "card_not_in_use",
+                message: "this person has no card in use (never issued, or already revoked or suspended)",
+            });
+        }
+    };
+    revoke_current(&txn, person.id, reason, now).await?;
+    crate::services::audit::record(
+        &txn,
+        actor.0,
+        match reason {
+            RevocationReason::Suspended => "card.suspended",
+            _ => "card.revoked",
+        },
+        ("user", Some(i64::from(person.id))),
+        serde_json::json!({ "card_id": card.id, "serial": card.serial, "reason": note }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(crate::views::cards::CardActionResponse {
+        card_id: card.id,
+        serial: card.serial,
+        card_number: number,
+        user_id: person.id,
+        reason,
+        revoked_at: now.with_timezone(&tokyo()),
+    })
+}

@@ -16,9 +16,9 @@
 //!   `scanned_at`, judged at the time it was made, each in its own transaction; a scan whose
 //!   `client_id` is known answers `duplicate` and changes nothing, so a resent batch is harmless.
 //!   A refused offline scan is recorded too (result `refused`), so resending it is a duplicate.
-//!   A scan synced after the no-show job marked the booking is recorded but does not change it
-//!   (`no_show` is final in `domain::booking::transition`): the grace period
-//!   (`penalties.no_show_grace_minutes`) is the time scanners have to sync.
+//!   A scan made in a booking's check-in window but synced after the no-show job marked it
+//!   checks it in all the same (`checked_in_late`): the booking gets its slot claims back and
+//!   its penalty is voided (and the suspension recomputed) in the same transaction.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -32,7 +32,9 @@ use crate::db::begin_write;
 use crate::domain::booking::{BookingEvent, BookingState, transition};
 use crate::domain::calendar::{tokyo, tokyo_date};
 use crate::domain::card::is_valid_card_number;
-use crate::domain::checkin::{BookingAction, BookingAtScan, CheckinRules, ScanResult, decide};
+use crate::domain::checkin::{
+    BookingAction, BookingAtScan, CheckinRules, ScanResult, checkin_event, decide,
+};
 use crate::domain::penalties::PenaltyRules;
 use crate::domain::roles::Role;
 use crate::entities::{
@@ -41,6 +43,7 @@ use crate::entities::{
 };
 use crate::services::card_keys::{self, TokenRefusal, VerifyError};
 use crate::services::cards::registration_current;
+use crate::services::penalties;
 use crate::views::cards::{
     CardHolder, CheckinBooking, CheckinResponse, OfflineScan, SyncError, SyncOutcome, SyncResponse,
 };
@@ -179,6 +182,29 @@ async fn ensure_assigned(
             } else {
                 Err(CheckinError::Forbidden)
             }
+        }
+    }
+}
+
+/// The facilities `scanner` may check people in at, by name: their assignments, or every
+/// facility for an administrator, none for a resident.
+pub async fn scanner_facilities(
+    db: &impl ConnectionTrait,
+    scanner: Scanner,
+) -> Result<Vec<facility::Model>, DbErr> {
+    let query = facility::Entity::find().order_by_asc(facility::Column::Id);
+    match scanner.role {
+        Role::Resident => Ok(Vec::new()),
+        Role::Admin => query.all(db).await,
+        Role::Staff | Role::Manager => {
+            let ids: Vec<i32> = staff_assignment::Entity::find()
+                .filter(staff_assignment::Column::UserId.eq(scanner.user_id))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|a| a.facility_id)
+                .collect();
+            query.filter(facility::Column::Id.is_in(ids)).all(db).await
         }
     }
 }
@@ -462,7 +488,10 @@ async fn record(
         let Ok(from) = b.state.parse::<BookingState>() else {
             continue;
         };
-        let Ok(to) = transition(from, BookingEvent::CheckedIn) else {
+        let Some(event) = checkin_event(from) else {
+            continue;
+        };
+        let Ok(to) = transition(from, event) else {
             continue;
         };
         let changed = booking::Entity::update_many()
@@ -475,6 +504,19 @@ async fn record(
         if changed != 1 {
             // Changed since it was read (the no-show job, or another scan): not this scan's.
             continue;
+        }
+        if event == BookingEvent::CheckedInLate {
+            // The no-show job got there first; the scan proves the booker came. The booking
+            // holds its (past) slots again and its penalty is withdrawn.
+            restore_claims(&txn, *id).await?;
+            penalties::void_for_booking(
+                &txn,
+                *id,
+                "checked in: an offline scan made in time was synced after the no-show was marked",
+                rules.penalties,
+                now,
+            )
+            .await?;
         }
         booking_checkin::Entity::insert(booking_checkin::ActiveModel {
             booking_id: Set(*id),
@@ -489,10 +531,12 @@ async fn record(
         )
         .exec_without_returning(&txn)
         .await?;
-        let reason = if identified.method == "manual" {
-            "checked in at the facility (card number typed)"
-        } else {
-            "checked in at the facility (card scanned)"
+        let reason = match (identified.method, event) {
+            (_, BookingEvent::CheckedInLate) => {
+                "checked in at the facility by an offline scan synced after the no-show was marked"
+            }
+            ("manual", _) => "checked in at the facility (card number typed)",
+            _ => "checked in at the facility (card scanned)",
         };
         booking_event::Entity::insert(booking_event::ActiveModel {
             id: NotSet,
@@ -509,6 +553,23 @@ async fn record(
     }
     txn.commit().await?;
     Ok(Recorded::New(scan_id, checked_in))
+}
+
+/// Give a booking back its slot claims (the no-show job removed them): every unit its room
+/// covers at every slot it booked. The slots are past, so nobody else can hold them.
+async fn restore_claims(txn: &impl ConnectionTrait, booking_id: i64) -> Result<(), DbErr> {
+    // The WHERE before ON CONFLICT keeps SQLite's parser from reading it as a join constraint.
+    txn.execute_unprepared(&format!(
+        "INSERT INTO slot_claims (unit_id, starts_at, booking_id, slot_id) \
+         SELECT cov.unit_id, s.starts_at, b.id, s.id FROM bookings b \
+         JOIN booking_slots bs ON bs.booking_id = b.id \
+         JOIN slots s ON s.id = bs.slot_id \
+         JOIN room_unit_coverage cov ON cov.room_id = b.room_id \
+         WHERE b.id = {booking_id} \
+         ON CONFLICT DO NOTHING"
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Answer a scan recorded earlier with the same `client_id`: its result as first recorded, with

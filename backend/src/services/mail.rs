@@ -309,6 +309,115 @@ pub fn account_deleted(locale: &str, cancelled_bookings: usize) -> Mail {
     }
 }
 
+/// The mail confirming that a booking is paid, with the link to its printable receipt.
+pub fn payment_confirmed(
+    locale: &str,
+    booking_id: i64,
+    place: &str,
+    when: &str,
+    amount_yen: i64,
+    receipt_link: &str,
+) -> Mail {
+    let (subject, body) = if locale == "en" {
+        (
+            format!("Yoyaku: payment received for booking {booking_id}"),
+            format!(
+                "We received your payment of {amount_yen} yen. Booking {booking_id} is confirmed.\n\n\
+                 {place}\n{when}\n\nYour receipt, to print: {receipt_link}\n"
+            ),
+        )
+    } else {
+        (
+            format!("【Yoyaku】お支払いを受け付けました（予約番号 {booking_id}）"),
+            format!(
+                "{amount_yen}円のお支払いを受け付けました。予約番号 {booking_id} の予約が確定しました。\n\n\
+                 {place}\n{when}\n\n領収書（印刷できます）: {receipt_link}\n"
+            ),
+        )
+    };
+    Mail {
+        template: "payment_confirmed",
+        subject,
+        body,
+    }
+}
+
+/// The mail saying money was given back: through the card company (online payments), or
+/// handed back at the facility's counter.
+pub fn refund_made(locale: &str, booking_id: i64, amount_yen: i64, at_counter: bool) -> Mail {
+    let (subject, body) = if locale == "en" {
+        let how = if at_counter {
+            "It was handed back at the facility's counter."
+        } else {
+            "It goes back to the card or account you paid with; your card company may take a few \
+             days to show it."
+        };
+        (
+            format!("Yoyaku: refund for booking {booking_id}"),
+            format!("A refund of {amount_yen} yen for booking {booking_id} has been made. {how}\n"),
+        )
+    } else {
+        let how = if at_counter {
+            "施設の窓口でお返ししました。"
+        } else {
+            "お支払いに使われたカード等に返金されます。カード会社の明細への反映には数日かかることがあります。"
+        };
+        (
+            format!("【Yoyaku】返金しました（予約番号 {booking_id}）"),
+            format!("予約番号 {booking_id} について {amount_yen}円を返金しました。{how}\n"),
+        )
+    };
+    Mail {
+        template: "refund_made",
+        subject,
+        body,
+    }
+}
+
+/// The mail telling the holder that the facility cancelled their booking (a staff decision, or
+/// a closure such as weather or maintenance), with the reason and the full refund, if paid.
+pub fn booking_cancelled_by_facility(
+    locale: &str,
+    booking_id: i64,
+    place: &str,
+    when: &str,
+    reason: &str,
+    refund_yen: i64,
+) -> Mail {
+    let (subject, body) = if locale == "en" {
+        let refund = if refund_yen > 0 {
+            format!("What you paid, {refund_yen} yen, is refunded in full.")
+        } else {
+            "Nothing had been paid, so there is nothing to refund.".to_owned()
+        };
+        (
+            format!("Yoyaku: booking {booking_id} was cancelled by the facility"),
+            format!(
+                "We are sorry: the facility had to cancel booking {booking_id}.\n\n{place}\n{when}\n\n\
+                 Reason: {reason}\n\n{refund}\n"
+            ),
+        )
+    } else {
+        let refund = if refund_yen > 0 {
+            format!("お支払いいただいた {refund_yen}円は全額返金します。")
+        } else {
+            "お支払い前のため、返金はありません。".to_owned()
+        };
+        (
+            format!("【Yoyaku】施設の都合により予約を取り消しました（予約番号 {booking_id}）"),
+            format!(
+                "申し訳ありません。施設の都合により、予約番号 {booking_id} の予約を取り消しました。\n\n\
+                 {place}\n{when}\n\n理由: {reason}\n\n{refund}\n"
+            ),
+        )
+    };
+    Mail {
+        template: "booking_cancelled_by_facility",
+        subject,
+        body,
+    }
+}
+
 /// Put a mail in the outbox (inside the caller's transaction).
 pub async fn enqueue(
     db: &impl ConnectionTrait,
@@ -588,6 +697,25 @@ mod tests {
         let minutes: Vec<i64> = (1..=10).map(|n| retry_delay(n).num_minutes()).collect();
         assert_eq!(minutes, vec![1, 2, 4, 8, 16, 32, 64, 120, 120, 120]);
         assert_eq!(retry_delay(0).num_minutes(), 1);
+    }
+
+    #[test]
+    fn payment_mails_speak_the_persons_language_and_say_what_happened() {
+        let link = "http://x/bookings/12/receipt";
+        for locale in ["ja", "en"] {
+            let paid = payment_confirmed(locale, 12, "体育館", "2026-12-10 09:00–11:00", 4200, link);
+            assert!(paid.body.contains(link) && paid.body.contains("4200"));
+            assert!(paid.subject.contains("12"));
+            let cancelled = booking_cancelled_by_facility(locale, 12, "体育館", "…", "停電", 4200);
+            assert!(cancelled.body.contains("停電") && cancelled.body.contains("4200"));
+            let unpaid = booking_cancelled_by_facility(locale, 12, "体育館", "…", "停電", 0);
+            assert!(!unpaid.body.contains(" 0"));
+        }
+        assert!(payment_confirmed("ja", 1, "", "", 1, "l").subject.contains("お支払い"));
+        assert!(refund_made("ja", 1, 500, true).body.contains("窓口"));
+        assert!(refund_made("en", 1, 500, true).body.contains("counter"));
+        assert!(!refund_made("en", 1, 500, false).body.contains("counter"));
+        assert_eq!(refund_made("en", 1, 500, false).template, "refund_made");
     }
 
     #[test]

@@ -43,14 +43,14 @@ use crate::domain::payments::{
 };
 use crate::domain::roles::Role;
 use crate::entities::{
-    booking, booking_event, checkout_attempt, facility, payment, refund, room, staff_assignment,
-    webhook_event,
+    booking, booking_event, checkout_attempt, counter_refund_handover, facility, payment, refund,
+    room, staff_assignment, user, webhook_event,
 };
 use crate::payments::{
     CheckoutRequest, PaymentProvider, Payments, ProviderError, RefundRequest,
     embedded::payment_id_for_session,
 };
-use crate::services::audit;
+use crate::services::{audit, mail};
 use crate::views::payment::{
     CheckoutResponse, CounterPaymentRequest, CounterPaymentResponse, LedgerResponse, PaymentView,
     ProviderTotals, ReconciliationResponse, RefundView,
@@ -61,8 +61,16 @@ use crate::views::payment::{
 pub enum PaymentError {
     #[error("booking not found")]
     NotFound,
+    #[error("refund not found")]
+    RefundNotFound,
     #[error("{0}")]
     NotPayable(String),
+    /// The refund was made through the online provider: there is nothing to hand back.
+    #[error("this refund goes back through the online payment provider, not at the counter")]
+    NotACounterRefund,
+    /// Already handed back (or failed): a refund is handed back once.
+    #[error("this refund is {0}, not pending")]
+    RefundNotPending(String),
     #[error("only staff assigned to the booking's facility (or an administrator) may do this")]
     Forbidden,
     #[error("{field}: {message}")]
@@ -80,7 +88,7 @@ fn is_postgres(db: &impl ConnectionTrait) -> bool {
 }
 
 /// The booking, its row locked for this transaction on PostgreSQL.
-async fn lock_booking(
+pub(crate) async fn lock_booking(
     txn: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<booking::Model>, DbErr> {
@@ -329,6 +337,7 @@ pub async fn complete_embedded(
             amount_yen: page.attempt.amount_yen,
             currency: "jpy".into(),
         },
+        payments.base_url(),
         now,
     )
     .await?;
@@ -397,9 +406,11 @@ impl Recorded {
 }
 
 /// Record an online payment inside the caller's write transaction (see the module docs).
+/// `base_url` is this service's, for the receipt link in the mail that confirms the payment.
 pub async fn record_online_payment_within(
     txn: &impl ConnectionTrait,
     arrived: &Arrived,
+    base_url: &str,
     now: DateTime<Utc>,
 ) -> Result<Recorded, DbErr> {
     let Some(attempt) = checkout_attempt::Entity::find()
@@ -473,6 +484,7 @@ pub async fn record_online_payment_within(
             now,
         )
         .await?;
+        mail_payment_confirmed(txn, &b, arrived.amount_yen, base_url, now).await?;
         tracing::info!(booking.id = b.id, payment.id = saved.id, "booking paid");
         return Ok(Recorded::Confirmed {
             booking_id: b.id,
@@ -512,12 +524,14 @@ pub async fn record_online_payment_within(
     })
 }
 
-/// A counter payment by staff (cash or terminal), with a receipt number; audited.
+/// A counter payment by staff (cash or terminal), with a receipt number; audited. The holder is
+/// mailed the receipt link (`base_url` is this service's).
 pub async fn record_counter_payment(
     db: &DatabaseConnection,
     actor: (i32, Role),
     booking_id: i64,
     request: &CounterPaymentRequest,
+    base_url: &str,
     now: DateTime<Utc>,
 ) -> Result<CounterPaymentResponse, PaymentError> {
     if actor.1 == Role::Resident {
@@ -592,6 +606,7 @@ pub async fn record_counter_payment(
         now,
     )
     .await?;
+    mail_payment_confirmed(&txn, &b, saved.amount_yen, base_url, now).await?;
     txn.commit().await?;
     Ok(CounterPaymentResponse {
         payment: payment_view(saved, Vec::new()),
@@ -600,7 +615,7 @@ pub async fn record_counter_payment(
 }
 
 /// Staff and managers act on the facilities they are assigned to; administrators everywhere.
-async fn ensure_assigned(
+pub(crate) async fn ensure_assigned(
     db: &impl ConnectionTrait,
     actor: (i32, Role),
     facility_id: i32,
@@ -772,6 +787,7 @@ pub async fn settle_refunds(
         };
         match payments.refund(&request).await {
             Ok(created) => {
+                let txn = begin_write(db).await?;
                 let mut update = refund::Entity::update_many()
                     .col_expr(
                         refund::Column::ProviderRefundId,
@@ -788,13 +804,19 @@ pub async fn settle_refunds(
                             Expr::value(RefundState::Succeeded.code()),
                         )
                         .col_expr(refund::Column::CompletedAt, Expr::value(now));
-                    succeeded += 1;
                 }
-                update
+                let changed = update
                     .filter(refund::Column::Id.eq(r.id))
                     .filter(refund::Column::State.eq(RefundState::Pending.code()))
-                    .exec(db)
-                    .await?;
+                    .exec(&txn)
+                    .await?
+                    .rows_affected;
+                // Mailed once, by whoever moved it to succeeded (this, or `charge.refunded`).
+                if created.succeeded && changed == 1 {
+                    mail_refund_made(&txn, &p, r.amount_yen, now).await?;
+                    succeeded += 1;
+                }
+                txn.commit().await?;
             }
             Err(ProviderError::Refused(message)) => {
                 tracing::error!(refund.id = r.id, error = %message, "the provider refused a refund; a person must resolve it");
@@ -846,6 +868,164 @@ async fn fail_refund(
             .await?;
     }
     txn.commit().await
+}
+
+/// Staff hand back, at the counter, a pending refund of a payment taken at the counter (cash or
+/// terminal): such refunds are never sent to the online provider. Who and when are recorded
+/// (`counter_refund_handovers`, whose key allows one hand-back per refund), the refund becomes
+/// `succeeded`, the action is audited and the holder mailed, in one transaction.
+pub async fn hand_back_counter_refund(
+    db: &DatabaseConnection,
+    actor: (i32, Role),
+    refund_id: i64,
+    now: DateTime<Utc>,
+) -> Result<RefundView, PaymentError> {
+    if actor.1 == Role::Resident {
+        return Err(PaymentError::Forbidden);
+    }
+    let txn = begin_write(db).await?;
+    let r = refund::Entity::find_by_id(refund_id)
+        .one(&txn)
+        .await?
+        .ok_or(PaymentError::RefundNotFound)?;
+    let p = payment::Entity::find_by_id(r.payment_id)
+        .one(&txn)
+        .await?
+        .ok_or(PaymentError::RefundNotFound)?;
+    // The booking's lock orders this after a concurrent cancellation of the same booking.
+    let b = lock_booking(&txn, p.booking_id)
+        .await?
+        .ok_or(PaymentError::RefundNotFound)?;
+    let (_, f) = room_and_facility(&txn, b.room_id).await?;
+    ensure_assigned(&txn, actor, f.id).await?;
+    let at_counter = p
+        .provider
+        .parse::<Provider>()
+        .is_ok_and(Provider::is_counter);
+    if !at_counter {
+        return Err(PaymentError::NotACounterRefund);
+    }
+    let changed = refund::Entity::update_many()
+        .col_expr(
+            refund::Column::State,
+            Expr::value(RefundState::Succeeded.code()),
+        )
+        .col_expr(refund::Column::CompletedAt, Expr::value(now))
+        .filter(refund::Column::Id.eq(r.id))
+        .filter(refund::Column::State.eq(RefundState::Pending.code()))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if changed != 1 {
+        // Read again: a hand-back a moment ago changed it after our first read.
+        let now_state = refund::Entity::find_by_id(r.id)
+            .one(&txn)
+            .await?
+            .map_or(r.state, |fresh| fresh.state);
+        return Err(PaymentError::RefundNotPending(now_state));
+    }
+    counter_refund_handover::Entity::insert(counter_refund_handover::ActiveModel {
+        refund_id: Set(r.id),
+        handed_back_by: Set(actor.0),
+        handed_back_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor.0,
+        "refund.hand_back",
+        ("booking", Some(b.id)),
+        json!({"refund_id": r.id, "payment_id": p.id, "provider": p.provider, "amount_yen": r.amount_yen}),
+        now,
+    )
+    .await?;
+    mail_refund_made(&txn, &p, r.amount_yen, now).await?;
+    let saved = refund::Entity::find_by_id(r.id)
+        .one(&txn)
+        .await?
+        .ok_or(PaymentError::RefundNotFound)?;
+    let handovers = handovers_of(&txn, [r.id]).await?;
+    txn.commit().await?;
+    Ok(refund_view(saved, &handovers))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mails about payments (written to the outbox in the transaction that causes them)
+// ---------------------------------------------------------------------------------------------
+
+/// Where a mail about a booking goes, and how it names the booking.
+pub(crate) struct Holder {
+    pub email: String,
+    pub locale: String,
+    /// Facility and room.
+    pub place: String,
+    /// `2026-12-10 09:00–11:00`, Japan time.
+    pub when: String,
+}
+
+/// The holder of a booking, for a mail about it; `None` once the account was deleted (it has no
+/// address any more).
+pub(crate) async fn holder_of(
+    db: &impl ConnectionTrait,
+    b: &booking::Model,
+) -> Result<Option<Holder>, DbErr> {
+    let Some(person) = user::Entity::find_by_id(b.user_id).one(db).await? else {
+        return Ok(None);
+    };
+    if person.deleted_at.is_some() {
+        return Ok(None);
+    }
+    let (r, f) = room_and_facility(db, b.room_id).await?;
+    Ok(Some(Holder {
+        email: person.email,
+        locale: person.locale,
+        place: format!("{} {}", f.name, r.name),
+        when: format!(
+            "{}–{}",
+            b.starts_at.with_timezone(&tokyo()).format("%Y-%m-%d %H:%M"),
+            b.ends_at.with_timezone(&tokyo()).format("%H:%M")
+        ),
+    }))
+}
+
+async fn mail_payment_confirmed(
+    txn: &impl ConnectionTrait,
+    b: &booking::Model,
+    amount_yen: i64,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let Some(h) = holder_of(txn, b).await? else {
+        return Ok(());
+    };
+    let link = format!(
+        "{}/bookings/{}/receipt",
+        base_url.trim_end_matches('/'),
+        b.id
+    );
+    let message = mail::payment_confirmed(&h.locale, b.id, &h.place, &h.when, amount_yen, &link);
+    mail::enqueue(txn, &h.email, &h.locale, message, now).await
+}
+
+async fn mail_refund_made(
+    txn: &impl ConnectionTrait,
+    p: &payment::Model,
+    amount_yen: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let Some(b) = booking::Entity::find_by_id(p.booking_id).one(txn).await? else {
+        return Ok(());
+    };
+    let Some(h) = holder_of(txn, &b).await? else {
+        return Ok(());
+    };
+    let at_counter = p
+        .provider
+        .parse::<Provider>()
+        .is_ok_and(Provider::is_counter);
+    let message = mail::refund_made(&h.locale, b.id, amount_yen, at_counter);
+    mail::enqueue(txn, &h.email, &h.locale, message, now).await
 }
 
 /// After a booking ended (cancelled or expired): end its open checkouts at the provider, so it
@@ -916,9 +1096,11 @@ fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Apply one verified Stripe event (the signature is checked by the caller), once.
+/// `base_url` is this service's, for links in the mails it causes.
 pub async fn handle_stripe_event(
     db: &DatabaseConnection,
     payload: &[u8],
+    base_url: &str,
     now: DateTime<Utc>,
 ) -> Result<WebhookOutcome, PaymentError> {
     let event: Value = serde_json::from_slice(payload).map_err(|e| PaymentError::InvalidInput {
@@ -982,7 +1164,8 @@ pub async fn handle_stripe_event(
                 if arrived.payment_id.is_empty() {
                     "missing_payment_intent".into()
                 } else {
-                    let recorded = record_online_payment_within(&txn, &arrived, now).await?;
+                    let recorded =
+                        record_online_payment_within(&txn, &arrived, base_url, now).await?;
                     if let Recorded::Returned { booking_id, .. } = recorded {
                         refund_booking = Some(booking_id);
                     }
@@ -1074,7 +1257,7 @@ async fn reconcile_charge_refunds(
         };
         if let Some(r) = existing {
             if done && r.state == RefundState::Pending.code() {
-                refund::Entity::update_many()
+                let changed = refund::Entity::update_many()
                     .col_expr(
                         refund::Column::State,
                         Expr::value(RefundState::Succeeded.code()),
@@ -1085,8 +1268,13 @@ async fn reconcile_charge_refunds(
                     )
                     .col_expr(refund::Column::CompletedAt, Expr::value(now))
                     .filter(refund::Column::Id.eq(r.id))
+                    .filter(refund::Column::State.eq(RefundState::Pending.code()))
                     .exec(txn)
-                    .await?;
+                    .await?
+                    .rows_affected;
+                if changed == 1 {
+                    mail_refund_made(txn, &p, r.amount_yen, now).await?;
+                }
             }
             continue;
         }
@@ -1135,6 +1323,9 @@ async fn reconcile_charge_refunds(
         })
         .exec_without_returning(txn)
         .await?;
+        if done {
+            mail_refund_made(txn, &p, amount, now).await?;
+        }
     }
     Ok(outcome.into())
 }
@@ -1143,8 +1334,28 @@ async fn reconcile_charge_refunds(
 // Reading the ledger
 // ---------------------------------------------------------------------------------------------
 
-fn refund_view(r: refund::Model) -> RefundView {
+/// Who handed back which of these refunds at the counter.
+async fn handovers_of(
+    db: &impl ConnectionTrait,
+    refund_ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, counter_refund_handover::Model>, DbErr> {
+    Ok(counter_refund_handover::Entity::find()
+        .filter(counter_refund_handover::Column::RefundId.is_in(refund_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| (h.refund_id, h))
+        .collect())
+}
+
+fn refund_view(
+    r: refund::Model,
+    handovers: &HashMap<i64, counter_refund_handover::Model>,
+) -> RefundView {
+    let handover = handovers.get(&r.id);
     RefundView {
+        handed_back_by: handover.map(|h| h.handed_back_by),
+        handed_back_at: handover.map(|h| h.handed_back_at.with_timezone(&tokyo())),
         id: r.id,
         payment_id: r.payment_id,
         amount_yen: r.amount_yen,
@@ -1172,22 +1383,24 @@ fn payment_view(p: payment::Model, refunds: Vec<RefundView>) -> PaymentView {
     }
 }
 
-async fn views_of(
+/// The ledger entries of `payments`, each with its refunds (and who handed back counter ones).
+pub(crate) async fn views_of(
     db: &impl ConnectionTrait,
     payments: Vec<payment::Model>,
 ) -> Result<Vec<PaymentView>, DbErr> {
     let ids: Vec<i64> = payments.iter().map(|p| p.id).collect();
     let mut refunds: HashMap<i64, Vec<RefundView>> = HashMap::new();
-    for r in refund::Entity::find()
+    let rows = refund::Entity::find()
         .filter(refund::Column::PaymentId.is_in(ids))
         .order_by_asc(refund::Column::Id)
         .all(db)
-        .await?
-    {
+        .await?;
+    let handovers = handovers_of(db, rows.iter().map(|r| r.id)).await?;
+    for r in rows {
         refunds
             .entry(r.payment_id)
             .or_default()
-            .push(refund_view(r));
+            .push(refund_view(r, &handovers));
     }
     Ok(payments
         .into_iter()
@@ -1385,6 +1598,7 @@ pub async fn daily_reconciliation(
         t.payments += 1;
         t.paid_yen += p.amount_yen;
     }
+    let handovers = handovers_of(db, refunds.iter().map(|r| r.id)).await?;
     let mut refund_views = Vec::new();
     for r in refunds {
         let Some(p) = refunded_payments.get(&r.payment_id) else {
@@ -1404,7 +1618,7 @@ pub async fn daily_reconciliation(
             t.pending_refunds += 1;
             t.pending_refund_yen += r.amount_yen;
         }
-        refund_views.push(refund_view(r));
+        refund_views.push(refund_view(r, &handovers));
     }
     let mut by_provider: Vec<ProviderTotals> = totals.into_values().collect();
     for t in &mut by_provider {
@@ -1414,6 +1628,7 @@ pub async fn daily_reconciliation(
     let refunded_yen = by_provider.iter().map(|t| t.refunded_yen).sum();
     Ok(ReconciliationResponse {
         facility_id: f.id,
+        facility_name: f.name,
         date,
         paid_yen,
         refunded_yen,

@@ -20,10 +20,13 @@ use crate::db::begin_write;
 use crate::domain::booking::{BookingEvent, BookingState, transition};
 use crate::domain::calendar::tokyo;
 use crate::domain::penalties::{Penalty, PenaltyRules, standing};
+use crate::domain::roles::Role;
 use crate::entities::{
-    booking, booking_event, booking_suspension, penalty_point, room, slot_claim,
+    booking, booking_event, booking_suspension, penalty_point, room, slot_claim, staff_assignment,
 };
-use crate::views::cards::{PenaltiesResponse, PenaltyView};
+use crate::services::audit;
+use crate::services::cards::{StaffActionError, staff_reason};
+use crate::views::cards::{PenaltiesResponse, PenaltyView, VoidPenaltyResponse};
 
 /// How many bookings one pass looks at; the job runs again a minute later.
 const BATCH: u64 = 500;
@@ -133,7 +136,7 @@ async fn mark_one(
 
 /// Withdraw the penalty of a booking (staff accepting an appeal: the person did come, but the
 /// scan never reached the server) and recompute their suspension. Returns whether a penalty was
-/// voided. No route calls it yet.
+/// voided. `staff_void` (the staff route) and a late-synced offline check-in call it.
 pub async fn void_for_booking(
     txn: &impl ConnectionTrait,
     booking_id: i64,
@@ -297,5 +300,72 @@ pub async fn my_penalties(
                 void_reason: p.void_reason.clone(),
             })
             .collect(),
+    })
+}
+
+/// Staff withdraw the penalty of a no-show (an appeal accepted: the person did come), with a
+/// reason, audited, and the holder's suspension recomputed, all in one transaction. Staff and
+/// managers only for bookings at facilities they are assigned to; administrators anywhere.
+pub async fn staff_void(
+    db: &DatabaseConnection,
+    actor: (i32, Role),
+    booking_id: i64,
+    reason: &str,
+    rules: &PenaltyRules,
+    now: DateTime<Utc>,
+) -> Result<VoidPenaltyResponse, StaffActionError> {
+    if actor.1 == Role::Resident {
+        return Err(StaffActionError::Forbidden);
+    }
+    let reason = staff_reason(reason)?;
+    let txn = begin_write(db).await?;
+    let b = booking::Entity::find_by_id(booking_id)
+        .one(&txn)
+        .await?
+        .ok_or(StaffActionError::NotFound("booking"))?;
+    if actor.1 != Role::Admin {
+        let facility_id = room::Entity::find_by_id(b.room_id)
+            .one(&txn)
+            .await?
+            .map(|r| r.facility_id)
+            .ok_or(StaffActionError::NotFound("booking"))?;
+        if staff_assignment::Entity::find_by_id((actor.0, facility_id))
+            .one(&txn)
+            .await?
+            .is_none()
+        {
+            return Err(StaffActionError::Forbidden);
+        }
+    }
+    let Some(point) = penalty_point::Entity::find()
+        .filter(penalty_point::Column::BookingId.eq(booking_id))
+        .filter(penalty_point::Column::VoidedAt.is_null())
+        .one(&txn)
+        .await?
+    else {
+        return Err(StaffActionError::Conflict {
+            code: "no_penalty",
+            message: "this booking has no penalty in force (none was given, or it was voided)",
+        });
+    };
+    void_for_booking(&txn, booking_id, reason, rules, now).await?;
+    audit::record(
+        &txn,
+        actor.0,
+        "penalty.voided",
+        ("booking", Some(booking_id)),
+        serde_json::json!({ "user_id": point.user_id, "points": point.points, "reason": reason }),
+        now,
+    )
+    .await?;
+    let suspended_until = suspended_until(&txn, point.user_id, now).await?;
+    txn.commit().await?;
+    Ok(VoidPenaltyResponse {
+        booking_id,
+        user_id: point.user_id,
+        points: point.points,
+        voided_at: now.with_timezone(&tokyo()),
+        void_reason: reason.to_owned(),
+        suspended_until: suspended_until.map(|t| t.with_timezone(&tokyo())),
     })
 }

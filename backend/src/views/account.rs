@@ -140,6 +140,9 @@ pub struct ExportBooking {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub refund_yen: Option<i64>,
     pub events: Vec<ExportBookingEvent>,
+    /// Payments for the booking, each with its refunds (the ledger, as `GET
+    /// /bookings/{id}/payments` shows it).
+    pub payments: Vec<crate::views::payment::PaymentView>,
 }
 
 /// One state change of a booking.

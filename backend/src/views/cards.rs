@@ -238,3 +238,46 @@ pub struct PenaltiesResponse {
     pub suspended_until: Option<DateTime<FixedOffset>>,
     pub items: Vec<PenaltyView>,
 }
+
+/// `POST /admin/cards/{card_number}/suspend` and `…/revoke`: why, for the audit log.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardActionRequest {
+    /// 1–500 characters, kept in the audit log (not shown to the holder).
+    pub reason: String,
+}
+
+/// A card staff suspended or revoked: scanners refuse it from now on (it is on the revocation
+/// list until its tokens have expired).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CardActionResponse {
+    pub card_id: i64,
+    pub serial: i32,
+    pub card_number: String,
+    pub user_id: i32,
+    pub reason: RevocationReason,
+    #[schema(value_type = String, format = DateTime)]
+    pub revoked_at: DateTime<FixedOffset>,
+}
+
+/// `POST /admin/bookings/{id}/penalty/void`: why the no-show's points are withdrawn.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidPenaltyRequest {
+    /// 1–500 characters, shown to the resident with the voided penalty and kept in the audit log.
+    pub reason: String,
+}
+
+/// A withdrawn penalty and what the holder's standing is now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VoidPenaltyResponse {
+    pub booking_id: i64,
+    pub user_id: i32,
+    pub points: i32,
+    #[schema(value_type = String, format = DateTime)]
+    pub voided_at: DateTime<FixedOffset>,
+    pub void_reason: String,
+    /// Until when the holder may not book after the recomputation; `null`: they may book.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub suspended_until: Option<DateTime<FixedOffset>>,
+}

@@ -7,6 +7,7 @@ pub mod cards;
 pub mod documents;
 pub mod facility;
 pub mod group;
+pub mod lottery;
 pub mod payment;
 pub mod registration;
 pub mod review;

@@ -32,6 +32,14 @@ pub struct CounterPaymentRequest {
     pub amount_yen: i64,
 }
 
+/// `POST /admin/bookings/{id}/cancel`: staff cancel a booking for the facility.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffCancelRequest {
+    /// Why, in 1–200 characters: mailed to the holder and kept in the booking's history.
+    pub reason: String,
+}
+
 /// A refund of a payment.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefundView {
@@ -46,6 +54,11 @@ pub struct RefundView {
     pub created_at: DateTime<FixedOffset>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub completed_at: Option<DateTime<FixedOffset>>,
+    /// A counter refund: the staff member (user id) who handed the money back.
+    pub handed_back_by: Option<i32>,
+    /// A counter refund: when it was handed back.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub handed_back_at: Option<DateTime<FixedOffset>>,
 }
 
 /// A payment in the ledger.
@@ -111,6 +124,7 @@ pub struct ProviderTotals {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReconciliationResponse {
     pub facility_id: i32,
+    pub facility_name: String,
     pub date: NaiveDate,
     pub paid_yen: i64,
     pub refunded_yen: i64,
@@ -118,4 +132,125 @@ pub struct ReconciliationResponse {
     pub by_provider: Vec<ProviderTotals>,
     pub payments: Vec<PaymentView>,
     pub refunds: Vec<RefundView>,
+}
+
+/// One CSV field: quoted when it holds a separator, a quote or a line break; a text that a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`.
+fn csv_field(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+impl ReconciliationResponse {
+    /// The column names of [`ReconciliationResponse::to_csv`].
+    pub const CSV_HEADER: &'static str = "date,facility_id,facility_name,method,method_ja,payments,paid_yen,refunds,refunded_yen,net_yen,pending_refunds,pending_refund_yen";
+
+    /// The report as CSV for a spreadsheet: UTF-8 with a byte order mark (so Excel reads the
+    /// Japanese names), CRLF line ends, one row per payment method and a `total` row.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("\u{FEFF}");
+        out.push_str(Self::CSV_HEADER);
+        out.push_str("\r\n");
+        let lead = format!(
+            "{},{},{}",
+            self.date,
+            self.facility_id,
+            csv_field(&self.facility_name)
+        );
+        for t in &self.by_provider {
+            out.push_str(&format!(
+                "{lead},{},{},{},{},{},{},{},{},{}\r\n",
+                t.provider.code(),
+                csv_field(t.provider.label_ja()),
+                t.payments,
+                t.paid_yen,
+                t.refunds,
+                t.refunded_yen,
+                t.net_yen,
+                t.pending_refunds,
+                t.pending_refund_yen
+            ));
+        }
+        let sum = |f: fn(&ProviderTotals) -> i64| self.by_provider.iter().map(f).sum::<i64>();
+        out.push_str(&format!(
+            "{lead},total,合計,{},{},{},{},{},{},{}\r\n",
+            sum(|t| i64::from(t.payments)),
+            self.paid_yen,
+            sum(|t| i64::from(t.refunds)),
+            self.refunded_yen,
+            self.net_yen,
+            sum(|t| i64::from(t.pending_refunds)),
+            sum(|t| t.pending_refund_yen)
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn totals(provider: Provider, paid: i64, refunded: i64) -> ProviderTotals {
+        ProviderTotals {
+            provider,
+            payments: 1,
+            paid_yen: paid,
+            refunds: u32::from(refunded > 0),
+            refunded_yen: refunded,
+            net_yen: paid - refunded,
+            pending_refunds: 0,
+            pending_refund_yen: 0,
+        }
+    }
+
+    #[test]
+    fn the_reconciliation_csv_has_a_bom_a_row_per_method_and_a_total() {
+        let report = ReconciliationResponse {
+            facility_id: 7,
+            facility_name: "鶴見スポーツセンター, 本館".into(),
+            date: NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
+            paid_yen: 5200,
+            refunded_yen: 1000,
+            net_yen: 4200,
+            by_provider: vec![
+                totals(Provider::Stripe, 4200, 0),
+                totals(Provider::CounterCash, 1000, 1000),
+            ],
+            payments: Vec::new(),
+            refunds: Vec::new(),
+        };
+        let csv = report.to_csv();
+        assert!(csv.starts_with('\u{FEFF}'));
+        let lines: Vec<&str> = csv.trim_start_matches('\u{FEFF}').split("\r\n").collect();
+        assert_eq!(lines[0], ReconciliationResponse::CSV_HEADER);
+        assert_eq!(
+            lines[1],
+            "2026-12-10,7,\"鶴見スポーツセンター, 本館\",stripe,クレジットカード等（オンライン）,1,4200,0,0,4200,0,0"
+        );
+        assert_eq!(
+            lines[2],
+            "2026-12-10,7,\"鶴見スポーツセンター, 本館\",counter_cash,現金（窓口）,1,1000,1,1000,0,0,0"
+        );
+        assert_eq!(
+            lines[3],
+            "2026-12-10,7,\"鶴見スポーツセンター, 本館\",total,合計,2,5200,1,1000,4200,0,0"
+        );
+        assert_eq!(lines[4], "", "the last row ends with CRLF");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_run_as_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_field("-1,2"), "\"'-1,2\"");
+    }
 }

@@ -30,8 +30,18 @@ impl Asset {
 pub const HTMX: &str = "htmx-2.0.11.min.js";
 pub const APP_CSS: &str = "app.css";
 pub const APP_JS: &str = "app.js";
+/// The card page's script: registers the service worker, refreshes the token when online.
+pub const CARD_JS: &str = "card.js";
+/// The staff scanner's script: camera, keyboard wedge, offline verification and queue.
+pub const SCANNER_JS: &str = "scanner.js";
+/// jsQR 1.4.0 (Apache-2.0), the QR decoder where the browser has no BarcodeDetector; its
+/// source and checksum are in `web/static/README.md`.
+pub const JSQR: &str = "jsQR-1.4.0.js";
+/// The card app's icons (web app manifest).
+pub const ICON_192: &str = "card-icon-192.png";
+pub const ICON_512: &str = "card-icon-512.png";
 
-static FILES: [(&str, &str, &[u8]); 3] = [
+static FILES: [(&str, &str, &[u8]); 8] = [
     (
         HTMX,
         "text/javascript; charset=utf-8",
@@ -46,6 +56,31 @@ static FILES: [(&str, &str, &[u8]); 3] = [
         APP_JS,
         "text/javascript; charset=utf-8",
         include_bytes!("../../../../web/static/app.js"),
+    ),
+    (
+        CARD_JS,
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/static/card.js"),
+    ),
+    (
+        SCANNER_JS,
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/static/scanner.js"),
+    ),
+    (
+        JSQR,
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/static/jsQR-1.4.0.js"),
+    ),
+    (
+        ICON_192,
+        "image/png",
+        include_bytes!("../../../../web/static/card-icon-192.png"),
+    ),
+    (
+        ICON_512,
+        "image/png",
+        include_bytes!("../../../../web/static/card-icon-512.png"),
     ),
 ];
 
@@ -101,7 +136,9 @@ mod tests {
 
     #[test]
     fn every_asset_has_a_hashed_url_on_this_site() {
-        for name in [HTMX, APP_CSS, APP_JS] {
+        for name in [
+            HTMX, APP_CSS, APP_JS, CARD_JS, SCANNER_JS, JSQR, ICON_192, ICON_512,
+        ] {
             let url = url(name);
             assert!(url.starts_with("/static/"), "{url}");
             assert!(url.ends_with(name));

@@ -31,6 +31,13 @@ pub struct SignedIn {
     pub name: String,
 }
 
+impl SignedIn {
+    /// Staff, managers and administrators: they get the scanner in the menu.
+    pub fn is_staff(&self) -> bool {
+        self.role != Role::Resident
+    }
+}
+
 /// The page frame: everything the layout shows, built once per request.
 #[derive(Clone, Debug)]
 pub struct Chrome {
