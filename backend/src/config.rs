@@ -24,6 +24,10 @@ pub struct Settings {
     pub demo: Option<bool>,
     /// Database connection pool size.
     pub db_max_connections: u32,
+    /// PostgreSQL: write transactions allowed at once (the others wait their turn in the
+    /// process, first come first served). 0, the default, means four per CPU, leaving at least
+    /// a quarter of the pool to reads. SQLite always writes one at a time.
+    pub db_max_writers: u32,
     /// SQLite `synchronous` pragma: `full` (durable, the default) or `normal` (faster; a power
     /// loss may lose the last transactions, never corrupt).
     pub sqlite_synchronous: SqliteSynchronous,
@@ -165,6 +169,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             demo: None,
             db_max_connections: 16,
+            db_max_writers: 0,
             sqlite_synchronous: SqliteSynchronous::Full,
             log_format: LogFormat::Pretty,
             public_url: None,
@@ -236,6 +241,15 @@ impl Settings {
     /// Whether the database is SQLite (the embedded default).
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+
+    /// PostgreSQL: how many write transactions may run at once (see [`Settings::db_max_writers`]).
+    pub fn postgres_max_writers(&self) -> u32 {
+        if self.db_max_writers > 0 {
+            return self.db_max_writers;
+        }
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+        (4 * cpus).min(self.db_max_connections * 3 / 4).max(1)
     }
 
     /// Whether demo data and accounts are seeded on an empty database.

@@ -156,6 +156,9 @@ struct BenchArgs {
     /// Database pool size (default: 8 for SQLite, the concurrency within 4–64 for PostgreSQL).
     #[arg(long)]
     db_connections: Option<u32>,
+    /// PostgreSQL: write transactions at once (default: four per CPU, within 3/4 of the pool).
+    #[arg(long)]
+    db_writers: Option<u32>,
     /// SQLite: queue write transactions in the process (`on`) or leave them to SQLite's busy
     /// handler (`off`).
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
@@ -271,6 +274,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 days: args.days,
                 residents: args.residents.unwrap_or(0),
                 db_connections: args.db_connections,
+                db_writers: args.db_writers,
                 sqlite_writer_queue: args.sqlite_writer_queue == "on",
                 pgbench: !args.no_pgbench,
                 sqlite_synchronous: settings.sqlite_synchronous,

@@ -144,6 +144,8 @@ pub struct BenchOptions {
     pub residents: usize,
     /// Pool size; default by engine.
     pub db_connections: Option<u32>,
+    /// PostgreSQL: write transactions at once (`Settings::db_max_writers`); default automatic.
+    pub db_writers: Option<u32>,
     /// SQLite durability, from the loaded settings.
     pub sqlite_synchronous: crate::config::SqliteSynchronous,
     /// SQLite: queue writers in the process (see `db::begin_write`).
@@ -181,6 +183,7 @@ impl BenchOptions {
             days: 14,
             residents: 0,
             db_connections: None,
+            db_writers: None,
             sqlite_synchronous: crate::config::SqliteSynchronous::Full,
             sqlite_writer_queue: true,
             pgbench: true,

@@ -210,6 +210,9 @@ pub struct Meta {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqlite_writer_queue: Option<bool>,
     pub db_pool: u32,
+    /// PostgreSQL: write transactions allowed at once (the others queue in the process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_writers: Option<u32>,
     pub concurrency: usize,
     /// `--rate`: the open model's arrivals per second, when given.
     pub rate: Option<f64>,
@@ -255,6 +258,8 @@ impl Meta {
                 .is_sqlite()
                 .then(crate::db::sqlite_writer_queue_enabled),
             db_pool: options.pool_size(),
+            db_writers: (!options.is_sqlite())
+                .then(|| crate::bench::setup::bench_settings(options).postgres_max_writers()),
             concurrency: options.concurrency,
             rate: options.rate,
             c_requests_per_level: options.requests,
@@ -365,7 +370,7 @@ pub fn table(report: &BenchReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "yoyaku bench {} ({} build, {} CPUs, load average {} → {}) — {}{} — pool {} — {} residents, {} slots ({} days from {})",
+        "yoyaku bench {} ({} build, {} CPUs, load average {} → {}) — {}{} — pool {}{} — {} residents, {} slots ({} days from {})",
         m.version,
         m.build,
         m.cpus,
@@ -378,6 +383,9 @@ pub fn table(report: &BenchReport) -> String {
             None => "",
         },
         m.db_pool,
+        m.db_writers
+            .map(|w| format!(", at most {w} writers at once"))
+            .unwrap_or_default(),
         m.residents,
         m.slots_in_database,
         m.slot_days,

@@ -73,6 +73,7 @@ pub fn bench_settings(options: &BenchOptions) -> Settings {
             .into(),
         ),
         db_max_connections: options.pool_size(),
+        db_max_writers: options.db_writers.unwrap_or(0),
         sqlite_synchronous: options.sqlite_synchronous,
         log_format: LogFormat::Pretty,
         ..Settings::default()

@@ -143,7 +143,11 @@ pub async fn create_booking(
 ) -> Result<(BookingResponse, bool), BookingError> {
     check_request(request, key, rules)?;
     let hash = request_hash(request);
-    try_create(db, rules, user_id, key, &hash, request, now).await
+    let (db, rules, key, request) = (db.clone(), rules.clone(), key.to_owned(), request.clone());
+    crate::db::on_writer_thread(&db.clone(), async move {
+        try_create(&db, &rules, user_id, &key, &hash, &request, now).await
+    })
+    .await?
 }
 
 /// The first answer to a key, if this request is the same as the one that got it.
