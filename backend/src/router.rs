@@ -23,8 +23,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::http::account;
 use crate::http::cards;
 use crate::http::documents;
-use crate::http::lottery;
 use crate::http::error::{AppError, codes, method_not_allowed, route_not_found};
+use crate::http::lottery;
 use crate::http::{
     auth, availability, bookings, facilities, groups, health, openapi::ApiDoc, payments,
     registration, review, web, web_session,

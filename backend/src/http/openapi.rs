@@ -6,8 +6,8 @@ use utoipa::OpenApi;
 use super::account;
 use super::cards;
 use super::documents;
-use super::lottery;
 use super::error::{ErrorBody, ErrorResponse, FieldError};
+use super::lottery;
 use super::payments;
 use super::{auth, availability, bookings, facilities, groups, health, registration, review};
 

@@ -180,25 +180,29 @@ async fn run_if_due(
         }
     };
     let started = std::time::Instant::now();
-    let work = (job.work)();
-    tokio::pin!(work);
-    // Renew well before the lease runs out; a missed renewal or two still leaves it held.
-    let mut renew = tokio::time::interval(lease / 3);
-    renew.tick().await;
-    let result = loop {
-        tokio::select! {
-            result = &mut work => break Some(result),
-            _ = renew.tick() => {
-                match job_leases::renew(db, job.name, holder, lease_span, Utc::now()).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!(
-                        job = job.name,
-                        "job lease lost during a run; another instance may run it too"
-                    ),
-                    Err(error) => tracing::warn!(job = job.name, error = %error, "job lease not renewed"),
+    // In a block of its own so that a stopped job's future is dropped (and its transaction
+    // rolled back, freeing SQLite's write lock) before the run and the lease are written below.
+    let result = {
+        let work = (job.work)();
+        tokio::pin!(work);
+        // Renew well before the lease runs out; a missed renewal or two still leaves it held.
+        let mut renew = tokio::time::interval(lease / 3);
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                result = &mut work => break Some(result),
+                _ = renew.tick() => {
+                    match job_leases::renew(db, job.name, holder, lease_span, Utc::now()).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(
+                            job = job.name,
+                            "job lease lost during a run; another instance may run it too"
+                        ),
+                        Err(error) => tracing::warn!(job = job.name, error = %error, "job lease not renewed"),
+                    }
                 }
+                () = stopped(stop) => break None,
             }
-            () = stopped(stop) => break None,
         }
     };
     let now = Utc::now();

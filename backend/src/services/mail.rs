@@ -703,7 +703,8 @@ mod tests {
     fn payment_mails_speak_the_persons_language_and_say_what_happened() {
         let link = "http://x/bookings/12/receipt";
         for locale in ["ja", "en"] {
-            let paid = payment_confirmed(locale, 12, "体育館", "2026-12-10 09:00–11:00", 4200, link);
+            let paid =
+                payment_confirmed(locale, 12, "体育館", "2026-12-10 09:00–11:00", 4200, link);
             assert!(paid.body.contains(link) && paid.body.contains("4200"));
             assert!(paid.subject.contains("12"));
             let cancelled = booking_cancelled_by_facility(locale, 12, "体育館", "…", "停電", 4200);
@@ -711,7 +712,11 @@ mod tests {
             let unpaid = booking_cancelled_by_facility(locale, 12, "体育館", "…", "停電", 0);
             assert!(!unpaid.body.contains(" 0"));
         }
-        assert!(payment_confirmed("ja", 1, "", "", 1, "l").subject.contains("お支払い"));
+        assert!(
+            payment_confirmed("ja", 1, "", "", 1, "l")
+                .subject
+                .contains("お支払い")
+        );
         assert!(refund_made("ja", 1, 500, true).body.contains("窓口"));
         assert!(refund_made("en", 1, 500, true).body.contains("counter"));
         assert!(!refund_made("en", 1, 500, false).body.contains("counter"));
