@@ -20,6 +20,12 @@
 //! has succeeded (it is durable), and reports its failure otherwise. Parts see the parts before
 //! them in the same group, as they would have seen them committed.
 //!
+//! One failure is not fully contained: when SQLite itself aborts the whole transaction (disk
+//! full, an I/O error), a later part's savepoint starts a transaction of its own, which its
+//! release commits, while the group's final commit fails and every part is told so. Such a part
+//! is told "failed" although it was kept (never the reverse); a retried booking finds its
+//! Idempotency-Key and answers with what was kept.
+//!
 //! **Checkpoints (SQLite).** SQLite's own automatic checkpoint runs inside the commit that
 //! crosses its threshold, so that writer, and every writer queued behind it, waited for the
 //! database file's copy and fsync. The writers here checkpoint every
