@@ -477,9 +477,7 @@ async fn a_payment_after_expiry_is_recorded_and_refunded_in_full() {
     let stub = StripeStub::start().await;
     let app = stripe_app(&stub).await;
     let (token, id, session) = stripe_checkout(&app, &stub).await;
-    let total = app
-        .count(&format!("SELECT total_yen FROM bookings WHERE id = {id}"))
-        .await;
+    let total = booking_total(&app, id).await;
     // The deadline passes before the payment arrives.
     let (_, booking) = app.get_as(&token, &format!("/api/v1/bookings/{id}")).await;
     let pay_by: chrono::DateTime<Utc> = booking["pay_by"].as_str().unwrap().parse().unwrap();
@@ -905,20 +903,36 @@ async fn hand_back(app: &TestApp, token: &str, refund: i64) -> (reqwest::StatusC
     (status, answer)
 }
 
+/// The booking's total, as stored.
+async fn booking_total(app: &TestApp, id: i64) -> i64 {
+    app.count(&format!("SELECT total_yen FROM bookings WHERE id = {id}"))
+        .await
+}
+
+/// Deliver Stripe's signed `checkout.session.completed` for `session`, paid by the payment
+/// intent `payment_intent`, and check that it confirmed the booking.
+async fn confirm_through_stripe(
+    app: &TestApp,
+    stub: &StripeStub,
+    session: &str,
+    event_id: &str,
+    payment_intent: &str,
+) {
+    let paid = event(
+        event_id,
+        "checkout.session.completed",
+        paid_session(stub, session, payment_intent),
+    );
+    assert_eq!(deliver_signed(app, &paid).await.1["outcome"], "confirmed");
+}
+
 #[tokio::test]
 async fn staff_cancelling_a_paid_booking_refunds_it_in_full_through_stripe_and_mails_the_holder() {
     let stub = StripeStub::start().await;
     let app = stripe_app(&stub).await;
     let (token, id, session) = stripe_checkout(&app, &stub).await;
-    let total = app
-        .count(&format!("SELECT total_yen FROM bookings WHERE id = {id}"))
-        .await;
-    let paid = event(
-        "evt_staff_paid",
-        "checkout.session.completed",
-        paid_session(&stub, &session, "pi_staff"),
-    );
-    assert_eq!(deliver_signed(&app, &paid).await.1["outcome"], "confirmed");
+    let total = booking_total(&app, id).await;
+    confirm_through_stripe(&app, &stub, &session, "evt_staff_paid", "pi_staff").await;
     // The payment is confirmed by mail, with the receipt's link.
     assert_eq!(
         mails_to_holder(
@@ -1300,15 +1314,8 @@ async fn refunds_made_in_stripe_directly_join_the_ledger_but_never_beyond_the_pa
     let stub = StripeStub::start().await;
     let app = stripe_app(&stub).await;
     let (token, id, session) = stripe_checkout(&app, &stub).await;
-    let total = app
-        .count(&format!("SELECT total_yen FROM bookings WHERE id = {id}"))
-        .await;
-    let paid = event(
-        "evt_ext_paid",
-        "checkout.session.completed",
-        paid_session(&stub, &session, "pi_ext"),
-    );
-    assert_eq!(deliver_signed(&app, &paid).await.1["outcome"], "confirmed");
+    let total = booking_total(&app, id).await;
+    confirm_through_stripe(&app, &stub, &session, "evt_ext_paid", "pi_ext").await;
     let part = total / 2;
     assert!(part > 0 && part < total);
     let charge = |refunds: Value| {

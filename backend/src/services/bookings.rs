@@ -143,9 +143,11 @@ pub async fn create_booking(
 ) -> Result<(BookingResponse, bool), BookingError> {
     check_request(request, key, rules)?;
     let hash = request_hash(request);
-    let (db, rules, key, request) = (db.clone(), rules.clone(), key.to_owned(), request.clone());
-    crate::db::on_writer_thread(&db.clone(), async move {
-        try_create(&db, &rules, user_id, &key, &hash, &request, now).await
+    // Owned copies: on SQLite the transaction runs on the writer thread (`db::on_writer_thread`).
+    let (owned_db, rules, key, request) =
+        (db.clone(), rules.clone(), key.to_owned(), request.clone());
+    crate::db::on_writer_thread(db, async move {
+        try_create(&owned_db, &rules, user_id, &key, &hash, &request, now).await
     })
     .await?
 }
