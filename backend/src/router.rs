@@ -172,7 +172,9 @@ pub fn build(state: AppState) -> Router {
         .route("/me/lottery/wins/{id}/confirm", post(lottery::confirm_win))
         .route("/admin/lottery/rounds", post(lottery::create_round))
         .route("/admin/lottery/calendar", post(lottery::generate_round))
-        .route("/admin/lottery/rounds/{id}/draw", post(lottery::draw_round));
+        .route("/admin/lottery/rounds/{id}/draw", post(lottery::draw_round))
+        // The staff and manager console's API (http::console): one module per area.
+        .merge(crate::http::console::api());
 
     Router::new()
         .route("/", get(web::home))
@@ -219,13 +221,19 @@ pub fn build(state: AppState) -> Router {
         .route("/pay/{token}/complete", post(payments::complete_checkout))
         .route("/pay/{token}/abandon", post(payments::abandon_checkout))
         .route("/bookings/{id}/receipt", get(payments::receipt_page))
+        // The staff and manager console's pages, under /staff/.
+        .merge(crate::http::console::pages())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::http::metrics::metrics))
         // Card verification keys: well-known, outside the API prefix.
         .route("/.well-known/jwks.json", get(cards::jwks))
         .nest("/api/v1", api)
-        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", {
+            let mut doc = ApiDoc::openapi();
+            doc.merge(crate::http::console::openapi());
+            doc
+        }))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Browser sessions: refresh an expired access cookie before any handler looks at it.

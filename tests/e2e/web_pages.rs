@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
 use reqwest::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE};
 use yoyaku::domain::calendar::tokyo_date;
-use yoyaku::http::web::i18n::{EN_SOURCE, JA_SOURCE, flatten};
+use yoyaku::http::web::i18n::{EN_FILES, JA_FILES, flatten_all};
 use yoyaku::services::slots;
 use yoyaku_tests::{DEMO_PASSWORD, TestApp, spawn_app, spawn_app_with};
 
@@ -567,8 +567,8 @@ async fn no_asset_comes_from_another_site_and_assets_are_cached_for_a_year() {
 
 #[test]
 fn every_locale_has_every_key() {
-    let ja: BTreeSet<String> = flatten(JA_SOURCE).into_keys().collect();
-    let en: BTreeSet<String> = flatten(EN_SOURCE).into_keys().collect();
+    let ja: BTreeSet<String> = flatten_all(JA_FILES).into_keys().collect();
+    let en: BTreeSet<String> = flatten_all(EN_FILES).into_keys().collect();
     assert!(ja.len() > 100);
     assert_eq!(
         ja.symmetric_difference(&en).collect::<Vec<_>>(),

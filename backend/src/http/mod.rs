@@ -6,6 +6,7 @@ pub mod auth;
 pub mod availability;
 pub mod bookings;
 pub mod cards;
+pub mod console;
 pub mod documents;
 pub mod error;
 pub mod extract;

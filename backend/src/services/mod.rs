@@ -26,3 +26,4 @@ pub mod review;
 pub mod seed;
 pub mod sessions;
 pub mod slots;
+pub mod staff_scope;

@@ -1,7 +1,9 @@
 //! The languages of the web pages: Japanese (the default) and English. Every string a page shows
-//! comes from a locale file, `web/locales/ja.toml` or `en.toml`, compiled into the binary with
-//! `include_str!`. A test keeps both files holding the same keys, and every key the templates
-//! use present in them.
+//! comes from the locale files, compiled into the binary with `include_str!`: the resident pages'
+//! `web/locales/ja.toml` and `en.toml`, and one pair per staff console area
+//! (`web/locales/console-<area>.ja.toml`, so that areas are edited apart). A language's files
+//! are read as one table; a key defined twice is a bug the tests catch. A test keeps both
+//! languages holding the same keys, and every key the templates use present in them.
 //!
 //! The language of a request is, in this order: the switch (`?lang=` on the URL, which the
 //! header's language link sets through `/language`), the `yoyaku_lang` cookie it leaves, then
@@ -96,11 +98,44 @@ impl Lang {
     }
 }
 
-pub const JA_SOURCE: &str = include_str!("../../../../web/locales/ja.toml");
-pub const EN_SOURCE: &str = include_str!("../../../../web/locales/en.toml");
+/// Every locale file of a language, as `(file name, text)`.
+macro_rules! locale_files {
+    ($lang:literal, [$($area:literal),*]) => {
+        &[
+            (concat!($lang, ".toml"), include_str!(concat!("../../../../web/locales/", $lang, ".toml"))),
+            $((
+                concat!("console-", $area, ".", $lang, ".toml"),
+                include_str!(concat!("../../../../web/locales/console-", $area, ".", $lang, ".toml")),
+            ),)*
+        ]
+    };
+}
 
-static JA: LazyLock<HashMap<String, String>> = LazyLock::new(|| flatten(JA_SOURCE));
-static EN: LazyLock<HashMap<String, String>> = LazyLock::new(|| flatten(EN_SOURCE));
+/// Japanese: the resident pages, then each console area.
+pub const JA_FILES: &[(&str, &str)] = locale_files!(
+    "ja",
+    ["common", "calendar", "counter", "reports", "settings"]
+);
+/// English: the same files.
+pub const EN_FILES: &[(&str, &str)] = locale_files!(
+    "en",
+    ["common", "calendar", "counter", "reports", "settings"]
+);
+/// The resident pages' Japanese file alone.
+pub const JA_SOURCE: &str = JA_FILES[0].1;
+/// The resident pages' English file alone.
+pub const EN_SOURCE: &str = EN_FILES[0].1;
+
+static JA: LazyLock<HashMap<String, String>> = LazyLock::new(|| flatten_all(JA_FILES));
+static EN: LazyLock<HashMap<String, String>> = LazyLock::new(|| flatten_all(EN_FILES));
+
+/// A language's files as one table.
+pub fn flatten_all(files: &[(&str, &str)]) -> HashMap<String, String> {
+    files
+        .iter()
+        .flat_map(|(_, source)| flatten(source))
+        .collect()
+}
 
 /// `[section] key = "text"` becomes `section.key`. A file that does not parse is a bug caught by
 /// the tests; at run time it leaves the table empty rather than stopping the server.
@@ -181,31 +216,54 @@ mod tests {
 
     use super::*;
 
-    fn keys(source: &str) -> BTreeSet<String> {
-        flatten(source).into_keys().collect()
+    fn keys(files: &[(&str, &str)]) -> BTreeSet<String> {
+        flatten_all(files).into_keys().collect()
+    }
+
+    #[test]
+    fn no_key_is_defined_in_two_files() {
+        for files in [JA_FILES, EN_FILES] {
+            let mut seen: HashMap<String, &str> = HashMap::new();
+            for (name, source) in files {
+                for key in flatten(source).into_keys() {
+                    if let Some(first) = seen.insert(key.clone(), name) {
+                        panic!("{key} is in both {first} and {name}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_locale_file_parses() {
+        for (name, source) in JA_FILES.iter().chain(EN_FILES) {
+            if let Err(error) = source.parse::<toml::Table>() {
+                panic!("{name}: {error}");
+            }
+        }
     }
 
     #[test]
     fn every_locale_has_every_key() {
-        let ja = keys(JA_SOURCE);
-        let en = keys(EN_SOURCE);
+        let ja = keys(JA_FILES);
+        let en = keys(EN_FILES);
         assert!(!ja.is_empty(), "ja.toml parses and has strings");
         let only_ja: Vec<_> = ja.difference(&en).collect();
         let only_en: Vec<_> = en.difference(&ja).collect();
         assert!(only_ja.is_empty(), "missing in en.toml: {only_ja:?}");
         assert!(only_en.is_empty(), "missing in ja.toml: {only_en:?}");
-        for (key, text) in flatten(EN_SOURCE) {
+        for (key, text) in flatten_all(EN_FILES) {
             assert!(!text.trim().is_empty(), "en.toml: {key} is empty");
         }
-        for (key, text) in flatten(JA_SOURCE) {
+        for (key, text) in flatten_all(JA_FILES) {
             assert!(!text.trim().is_empty(), "ja.toml: {key} is empty");
         }
     }
 
     #[test]
     fn placeholders_agree_between_locales() {
-        let en = flatten(EN_SOURCE);
-        for (key, ja) in flatten(JA_SOURCE) {
+        let en = flatten_all(EN_FILES);
+        for (key, ja) in flatten_all(JA_FILES) {
             let en = &en[&key];
             for mark in ["{0}", "{1}"] {
                 assert_eq!(ja.contains(mark), en.contains(mark), "{key}: {mark}");
@@ -217,16 +275,29 @@ mod tests {
     /// that exists, so no page shows a raw key.
     #[test]
     fn every_key_used_exists() {
-        let ja = keys(JA_SOURCE);
+        let ja = keys(JA_FILES);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut sources = Vec::new();
-        for dir in ["web/templates", "backend/src/http/web"] {
-            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+        // Folders are read with their subfolders (templates/console/, http/console/).
+        let mut folders: Vec<_> = [
+            "web/templates",
+            "backend/src/http/web",
+            "backend/src/http/console",
+        ]
+        .iter()
+        .map(|dir| root.join(dir))
+        .collect();
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
                 let path = entry.unwrap().path();
-                sources.push((
-                    path.display().to_string(),
-                    std::fs::read_to_string(&path).unwrap(),
-                ));
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    sources.push((
+                        path.display().to_string(),
+                        std::fs::read_to_string(&path).unwrap(),
+                    ));
+                }
             }
         }
         sources.push((

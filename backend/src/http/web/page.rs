@@ -36,6 +36,16 @@ impl SignedIn {
     pub fn is_staff(&self) -> bool {
         self.role != Role::Resident
     }
+
+    /// Managers and administrators: they run calendars, templates, closures and prices.
+    pub fn is_manager(&self) -> bool {
+        matches!(self.role, Role::Manager | Role::Admin)
+    }
+
+    /// Administrators: city-wide rules and the audit log.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
 }
 
 /// The page frame: everything the layout shows, built once per request.

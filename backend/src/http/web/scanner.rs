@@ -367,7 +367,7 @@ fn describe(c: &Chrome, answer: CheckinResponse) -> ScanOutcome {
 #[cfg(test)]
 mod tests {
     use super::{ERROR_CODES, SCRIPT_STRINGS, is_card_number};
-    use crate::http::web::i18n::{EN_SOURCE, JA_SOURCE, flatten};
+    use crate::http::web::i18n::{EN_FILES, JA_FILES, flatten_all};
 
     #[test]
     fn every_string_the_script_shows_exists_in_both_languages() {
@@ -376,8 +376,8 @@ mod tests {
             .map(|k| (*k).to_owned())
             .chain(ERROR_CODES.iter().map(|c| format!("scan.error.{c}")))
             .collect();
-        for source in [JA_SOURCE, EN_SOURCE] {
-            let table = flatten(source);
+        for files in [JA_FILES, EN_FILES] {
+            let table = flatten_all(files);
             for key in &keys {
                 assert!(table.contains_key(key), "{key}");
             }
