@@ -1,0 +1,1 @@
+//! End-to-end tests of the console's calendar area (http::console::calendar), on SQLite and PostgreSQL.
