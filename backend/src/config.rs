@@ -107,6 +107,9 @@ pub struct Settings {
     /// How long a background job's lease lasts without renewal (`YOYAKU_JOB_LEASE_SECONDS`):
     /// the time after which another instance takes over the job of one that died.
     pub job_lease_seconds: u64,
+    /// How often each instance rereads the rule versions saved in the console
+    /// (`YOYAKU_RULES_RELOAD_SECONDS`): how soon a change saved on one instance reaches the others.
+    pub rules_reload_seconds: u64,
     /// This instance's name in job leases and runs (`YOYAKU_INSTANCE_ID`). Unset: the host
     /// name, the process id and a random suffix.
     pub instance_id: Option<String>,
@@ -199,6 +202,7 @@ impl Default for Settings {
             drain_seconds: 0,
             shutdown_grace_seconds: 25,
             job_lease_seconds: 60,
+            rules_reload_seconds: 15,
             instance_id: None,
         }
     }

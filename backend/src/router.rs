@@ -54,6 +54,14 @@ pub fn build(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/register", post(registration::register))
         .route("/auth/verify-email", post(registration::verify_email))
+        .route(
+            "/auth/password-reset",
+            post(crate::http::password_reset::request_password_reset),
+        )
+        .route(
+            "/auth/password-reset/confirm",
+            post(crate::http::password_reset::confirm_password_reset),
+        )
         .route("/dev/outbox", get(registration::demo_outbox))
         .route("/admin/registrations", get(review::list_registrations))
         .route(
@@ -182,7 +190,12 @@ pub fn build(state: AppState) -> Router {
         .route("/logout", post(web::sign_out))
         // The resident web pages (http::web): the same services as the API, as HTML.
         .route("/language", get(web::switch_language))
-        .route("/static/{hash}/{name}", get(web::assets::serve))
+        // Static files are gzipped when the browser accepts it (htmx shrinks to a third). Pages
+        // are not: they carry the CSRF token next to text a request can choose (BREACH).
+        .route(
+            "/static/{hash}/{name}",
+            get(web::assets::serve).layer(tower_http::compression::CompressionLayer::new()),
+        )
         .route("/facilities/{id}", get(web::catalogue::facility))
         .route("/rooms/{id}", get(web::catalogue::room))
         .route(
@@ -201,6 +214,8 @@ pub fn build(state: AppState) -> Router {
             get(web::account::register_form).post(web::account::register),
         )
         .route("/register/sent", get(web::account::register_sent))
+        // Password reset, my account, groups, lottery and penalties (http::web::resident_pages).
+        .merge(web::resident_pages())
         // The user card (installable, offline) and the staff scanner.
         .route("/card", get(web::card::show))
         .route("/card/print", get(web::card::print))

@@ -127,12 +127,23 @@ impl Application {
         )
         .await
         .context("card signing keys")?;
+        let rules = Arc::new(crate::services::rule_book::RuleBook::new(
+            crate::domain::rule_history::RuleSet {
+                booking: Arc::new(booking_rules),
+                penalties: Arc::new(settings.penalties.clone()),
+                lottery: Arc::new(settings.lottery.clone()),
+            },
+        ));
+        rules
+            .reload(&db)
+            .await
+            .context("reading the rule versions saved in the console")?;
         let state = AppState {
             db,
             settings: Arc::new(settings),
             keys,
             login_throttle,
-            booking_rules: Arc::new(booking_rules),
+            rules,
             payments,
             card_keys: Arc::new(card_keys),
             draining: Arc::default(),
@@ -196,6 +207,21 @@ impl Application {
                 crate::observability::upkeep();
             }
         });
+        // Rule versions saved on another instance arrive within this period (services::rule_book).
+        let rules_reload = {
+            let state = self.state.clone();
+            let period = std::time::Duration::from_secs(settings.rules_reload_seconds.max(1));
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(period);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    if let Err(error) = state.rules.reload(&state.db).await {
+                        tracing::warn!(error = %error, "the rule versions could not be reread");
+                    }
+                }
+            })
+        };
         tracing::info!(listen = %address, "yoyaku is serving");
         let app = router::build(self.state.clone());
         // Connection info gives handlers the client address (login throttling, /metrics).
@@ -245,6 +271,7 @@ impl Application {
             tracing::warn!("background jobs did not stop in time; their leases will expire");
         }
         upkeep.abort();
+        rules_reload.abort();
         self.state.db.clone().close().await.ok();
         tracing::info!("stopped");
         Ok(())

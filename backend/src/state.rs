@@ -16,12 +16,22 @@ pub struct AppState {
     /// Signs and checks access tokens.
     pub keys: SessionKeys,
     pub login_throttle: Arc<LoginThrottle>,
-    /// Booking windows, payment deadline, refund tiers and per-person limits.
-    pub booking_rules: Arc<crate::domain::booking::BookingRules>,
+    /// The city-wide rules in force (booking phases and limits, payment and refunds, penalties,
+    /// the lottery calendar): the configuration file's, with the versions saved in the console
+    /// laid over them from their day. Ask `rules.now()` (or `.at(instant)`) at the moment of use.
+    pub rules: Arc<crate::services::rule_book::RuleBook>,
     /// The payment provider: Stripe, or the embedded test-mode one (`crate::payments`).
     pub payments: crate::payments::Payments,
     /// The configured card signing keys (empty in demo mode: the keys are in the database).
     pub card_keys: Arc<crate::services::card_keys::CardKeyConfig>,
     /// Set once shutdown begins: `/readyz` then fails so load balancers stop sending work.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AppState {
+    /// The booking rules in force now (phases and the online window, payment deadline, refund
+    /// tiers, per-person limits).
+    pub fn booking_rules(&self) -> Arc<crate::domain::booking::BookingRules> {
+        self.rules.now().booking
+    }
 }

@@ -24,6 +24,12 @@ mod m20261123_000012_counter_refunds;
 pub mod m20261123_000013_lottery;
 /// Public for its CHECK list (the job runner's consistency test).
 pub mod m20261123_000015_job_leases;
+mod m20261123_000016_slot_blocks;
+mod m20261123_000017_counter_lookups;
+mod m20261123_000018_report_indexes;
+/// Public for its CHECK list (the domain's consistency test).
+pub mod m20261123_000019_rule_history;
+mod m20261123_000020_password_resets;
 
 /// Every migration, in the order they apply.
 pub struct Migrator;
@@ -46,6 +52,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000012_counter_refunds::Migration),
             Box::new(m20261123_000013_lottery::Migration),
             Box::new(m20261123_000015_job_leases::Migration),
+            Box::new(m20261123_000016_slot_blocks::Migration),
+            Box::new(m20261123_000017_counter_lookups::Migration),
+            Box::new(m20261123_000018_report_indexes::Migration),
+            Box::new(m20261123_000019_rule_history::Migration),
+            Box::new(m20261123_000020_password_resets::Migration),
         ]
     }
 }

@@ -28,6 +28,29 @@ after(async () => {
   await server?.stop();
 });
 
+/** The id of the demo's lottery round in `phase` (open, drawn). */
+async function roundId(phase) {
+  const rounds = await (await fetch(`${server.url}/api/v1/lottery/rounds`)).json();
+  const round = rounds.items.find((r) => r.phase === phase);
+  assert.ok(round, `demo mode has a ${phase} lottery round`);
+  return round;
+}
+
+/** The first group on the signed-in person's "my groups" page, started with the form if they
+ * have none yet (the page then shows the representative's forms). */
+async function firstGroup(p) {
+  await p.goto(`${server.url}/groups`);
+  const links = p.locator("main .card a[href^='/groups/']");
+  if ((await links.count()) === 0) {
+    await p.fill("#name", "港北卓球クラブ");
+    await p.fill("#name_kana", "こうほくたっきゅうくらぶ");
+    await p.fill("#activity", "卓球");
+    await Promise.all([p.waitForURL(/\/groups\/\d+/), p.click("form[action='/groups'] button[type=submit]")]);
+    return;
+  }
+  await p.goto(`${server.url}${await links.first().getAttribute("href")}`);
+}
+
 /** Every page, as [name, how to get there]. `page` is signed in as the demo resident. */
 function pages(target, bookingId) {
   const slots = target.slots.map((s) => `slot=${s}`).join("&");
@@ -45,12 +68,47 @@ function pages(target, bookingId) {
     ["not-found", (p) => p.goto(`${server.url}/facilities/999999`)],
     ["card", (p) => p.goto(`${server.url}/card`)],
     ["card-print", (p) => p.goto(`${server.url}/card/print`)],
+    ["account", (p) => p.goto(`${server.url}/account`)],
+    ["account-renew", (p) => p.goto(`${server.url}/account/renew`)],
+    [
+      "account-renew-errors",
+      async (p) => {
+        await p.goto(`${server.url}/account/renew`);
+        await p.fill("#postal_code", "1");
+        await Promise.all([p.waitForLoadState("load"), p.click("form[action='/account/renew'] button[type=submit]")]);
+      },
+    ],
+    ["penalties", (p) => p.goto(`${server.url}/account/penalties`)],
+    ["groups", (p) => p.goto(`${server.url}/groups`)],
+    [
+      "groups-errors",
+      async (p) => {
+        await p.goto(`${server.url}/groups`);
+        await Promise.all([p.waitForLoadState("load"), p.click("form[action='/groups'] button[type=submit]")]);
+      },
+    ],
+    ["group", firstGroup],
+    ["lottery", (p) => p.goto(`${server.url}/lottery`)],
+    ["lottery-round", async (p) => p.goto(`${server.url}/lottery/rounds/${(await roundId("open")).id}`)],
+    [
+      "lottery-round-wishes",
+      async (p) => {
+        const round = await roundId("open");
+        await p.goto(`${server.url}/lottery/rounds/${round.id}`);
+        const facility = await p.locator("#facility option").first().getAttribute("value");
+        await p.goto(`${server.url}/lottery/rounds/${round.id}?edit=1&facility=${facility}&date=${round.month_of_use}`);
+      },
+    ],
+    ["lottery-results", async (p) => p.goto(`${server.url}/lottery/rounds/${(await roundId("drawn")).id}/results`)],
+    ["lottery-mine", (p) => p.goto(`${server.url}/lottery/mine`)],
   ];
 }
 
 /** The staff scanner: empty, after a scan (the demo resident's card number), after a refusal. */
 const staffPages = [
   ["scanner", (p) => p.goto(`${server.url}/staff/scan`)],
+  // The console's calendar (staff see it; the manager-only pages are checked in console-calendar.test.js).
+  ["console-calendar", (p) => p.goto(`${server.url}/staff/calendar`)],
   [
     "scanner-result",
     async (p) => {
@@ -93,6 +151,17 @@ const publicPages = [
   ],
   ["register-sent", (p) => p.goto(`${server.url}/register/sent`)],
   ["verify-email", (p) => p.goto(`${server.url}/verify-email?token=not-a-real-token`)],
+  ["password-reset", (p) => p.goto(`${server.url}/password-reset`)],
+  [
+    "password-reset-errors",
+    async (p) => {
+      await p.goto(`${server.url}/password-reset`);
+      await Promise.all([p.waitForLoadState("load"), p.click("form[action='/password-reset'] button[type=submit]")]);
+    },
+  ],
+  ["password-reset-sent", (p) => p.goto(`${server.url}/password-reset/sent`)],
+  ["password-reset-dead-link", (p) => p.goto(`${server.url}/password-reset/confirm?token=not-a-real-token`)],
+  ["lottery-public", (p) => p.goto(`${server.url}/lottery`)],
 ];
 
 for (const lang of ["ja", "en"]) {
@@ -142,7 +211,16 @@ test("text at 200 % needs no sideways scrolling on a phone", async () => {
   const target = await findTwoConsecutiveSlots(server.url, "gymnasium", 7);
   const context = await phoneContext(browser);
   const page = await context.newPage();
-  for (const path of ["/", `/facilities/${target.facilityId}`, `/rooms/${target.roomId}?from=${target.date}`, "/register"]) {
+  const drawn = await roundId("drawn");
+  for (const path of [
+    "/",
+    `/facilities/${target.facilityId}`,
+    `/rooms/${target.roomId}?from=${target.date}`,
+    "/register",
+    "/password-reset",
+    `/lottery/rounds/${drawn.id}`,
+    `/lottery/rounds/${drawn.id}/results`,
+  ]) {
     await page.goto(`${server.url}${path}`);
     // What the browser's text-size setting does: the root font size doubles.
     await page.addStyleTag({ content: "html { font-size: 200% !important; }" }).catch(() => {});

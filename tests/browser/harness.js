@@ -52,11 +52,12 @@ export function tokyoDate(days = 0) {
 }
 
 /**
- * Start the server; resolves once it answers and the slots of the next weeks exist.
+ * Start the server; resolves once it answers and the slots of the next weeks exist
+ * (`slotWindowDays` of them: the lottery's open round is for the month after next).
  * Returns { url, stop(), log, database } (`database`: the SQLite file, for tests that must set up
  * what no page or API can, such as a booking taking place right now).
  */
-export async function startServer() {
+export async function startServer({ slotWindowDays = 42 } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "yoyaku-browser-"));
   const url = `http://127.0.0.1:${port}`;
@@ -70,7 +71,7 @@ export async function startServer() {
       YOYAKU_LISTEN: `127.0.0.1:${port}`,
       YOYAKU_DEMO: "1",
       // Six weeks of slots are enough for the tests and generate in seconds.
-      YOYAKU_SLOT_WINDOW_DAYS: "42",
+      YOYAKU_SLOT_WINDOW_DAYS: String(slotWindowDays),
       // Warnings, and the slot generation's line that says the slots exist.
       RUST_LOG: "warn,yoyaku::jobs::slot_generation=info",
     },

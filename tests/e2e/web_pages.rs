@@ -15,10 +15,10 @@ use yoyaku_tests::{DEMO_PASSWORD, TestApp, spawn_app, spawn_app_with};
 
 /// A cookie jar kept by hand, so each test sees exactly what it sends.
 #[derive(Default, Clone)]
-struct Jar(HashMap<String, String>);
+pub(crate) struct Jar(pub(crate) HashMap<String, String>);
 
 impl Jar {
-    fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         self.0
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -26,7 +26,7 @@ impl Jar {
             .join("; ")
     }
 
-    fn absorb(&mut self, response: &reqwest::Response) {
+    pub(crate) fn absorb(&mut self, response: &reqwest::Response) {
         for line in response.headers().get_all(SET_COOKIE) {
             let line = line.to_str().unwrap();
             let (name, value) = line.split(';').next().unwrap().split_once('=').unwrap();
@@ -39,7 +39,7 @@ impl Jar {
     }
 }
 
-async fn get(
+pub(crate) async fn get(
     app: &TestApp,
     jar: &mut Jar,
     path: &str,
@@ -56,7 +56,7 @@ async fn get(
     (status, headers, response.text().await.unwrap())
 }
 
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     jar: &mut Jar,
     path: &str,
@@ -76,13 +76,13 @@ async fn post(
 }
 
 /// The CSRF token in a rendered form.
-fn form_token(html: &str) -> String {
+pub(crate) fn form_token(html: &str) -> String {
     let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
     html[start..].split('"').next().unwrap().to_owned()
 }
 
 /// The value of hidden field `name` in a rendered form.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!(r#"name="{name}" value=""#);
     let start = html.find(&marker).expect("the field") + marker.len();
     html[start..].split('"').next().unwrap().to_owned()

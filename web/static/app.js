@@ -18,11 +18,15 @@
     if (!region) {
       return;
     }
-    var focus = region.querySelector("[data-focus]") || region;
-    if (!focus.hasAttribute("tabindex")) {
-      focus.setAttribute("tabindex", "-1");
+    // A region updated while the person is filling in a form (the booking's price) keeps
+    // focus where it is and is only announced.
+    if (!region.hasAttribute("data-keep-focus")) {
+      var focus = region.querySelector("[data-focus]") || region;
+      if (!focus.hasAttribute("tabindex")) {
+        focus.setAttribute("tabindex", "-1");
+      }
+      focus.focus();
     }
-    focus.focus();
     var live = document.getElementById("live");
     var summary = region.querySelector("[data-announce]");
     if (live) {

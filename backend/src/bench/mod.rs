@@ -373,7 +373,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<BenchReport> {
     let port = app.port();
     let db = app.state().db.clone();
     let keys = app.state().keys.clone();
-    let rules = app.state().booking_rules.clone();
+    let rules = app.state().booking_rules();
 
     let per_resident = rules
         .limits

@@ -44,27 +44,36 @@ pub async fn create_booking(
     headers: HeaderMap,
     ValidJson(request): ValidJson<CreateBookingRequest>,
 ) -> Result<Response, AppError> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or_default();
     let (booking, replayed) = bookings::create_booking(
         &state.db,
-        &state.booking_rules,
+        &state.booking_rules(),
         user.id,
-        key,
+        idempotency_key(&headers),
         &request,
         Utc::now(),
     )
     .await?;
+    Ok(booking_created(booking, replayed))
+}
+
+/// The request's `Idempotency-Key` (empty when missing: the service then refuses it by name).
+pub fn idempotency_key(headers: &HeaderMap) -> &str {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default()
+}
+
+/// 201 with the booking; a replay of the same key and body says so in `Idempotent-Replayed`.
+pub fn booking_created(booking: BookingResponse, replayed: bool) -> Response {
     let mut response = (StatusCode::CREATED, Json(booking)).into_response();
     if replayed {
         response
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    Ok(response)
+    response
 }
 
 /// My bookings, newest first.
@@ -115,7 +124,7 @@ pub async fn cancel_booking(
 ) -> Result<Json<CancelResponse>, AppError> {
     let now = Utc::now();
     let cancelled =
-        bookings::cancel_booking(&state.db, &state.booking_rules, user.id, id, now).await?;
+        bookings::cancel_booking(&state.db, &state.booking_rules(), user.id, id, now).await?;
     // After the commit: end open checkouts and give the money back through the provider.
     crate::services::payments::after_booking_ended(&state.db, &state.payments, id, now).await;
     Ok(Json(cancelled))
@@ -142,7 +151,7 @@ pub async fn quote_booking(
     Ok(Json(
         bookings::quote_booking(
             &state.db,
-            &state.booking_rules,
+            &state.booking_rules(),
             user.id,
             &request,
             Utc::now(),

@@ -263,9 +263,10 @@ pub async fn check_in(
     ValidJson(request): ValidJson<CheckinRequest>,
 ) -> Result<Json<CheckinResponse>, AppError> {
     let now = Utc::now();
+    let in_force = state.rules.at(now);
     let rules = Rules {
         checkin: &state.settings.checkin,
-        penalties: &state.settings.penalties,
+        penalties: &in_force.penalties,
     };
     let scan = Scan {
         facility_id: request.facility_id,
@@ -306,9 +307,10 @@ pub async fn sync_checkins(
     user: AuthUser,
     ValidJson(request): ValidJson<SyncRequest>,
 ) -> Result<Json<SyncResponse>, AppError> {
+    let in_force = state.rules.now();
     let rules = Rules {
         checkin: &state.settings.checkin,
-        penalties: &state.settings.penalties,
+        penalties: &in_force.penalties,
     };
     Ok(Json(
         checkins::sync(&state.db, rules, scanner(&user), request.items, Utc::now()).await?,
@@ -326,7 +328,8 @@ pub async fn my_penalties(
     user: AuthUser,
 ) -> Result<Json<PenaltiesResponse>, AppError> {
     Ok(Json(
-        penalties::my_penalties(&state.db, &state.settings.penalties, user.id, Utc::now()).await?,
+        penalties::my_penalties(&state.db, &state.rules.now().penalties, user.id, Utc::now())
+            .await?,
     ))
 }
 
@@ -443,7 +446,7 @@ pub async fn void_penalty(
             (user.id, user.role),
             id,
             &request.reason,
-            &state.settings.penalties,
+            &state.rules.now().penalties,
             Utc::now(),
         )
         .await?,

@@ -148,6 +148,12 @@ pub mod codes {
     pub const OVERLOADED: &str = "overloaded";
     /// 503 from `/readyz`: the instance is shutting down and takes no new work.
     pub const DRAINING: &str = "draining";
+    /// A closure would cancel bookings: confirm with `confirm: true` and the preview's booking ids.
+    pub const CONFIRMATION_REQUIRED: &str = "confirmation_required";
+    /// The bookings a closure affects changed since its preview; `fields` lists them now.
+    pub const AFFECTED_SET_CHANGED: &str = "affected_set_changed";
+    /// Booked slots lie in a block's range; `fields` names the bookings.
+    pub const SLOTS_BOOKED: &str = "slots_booked";
     /// Something failed on our side.
     pub const INTERNAL: &str = "internal";
 }
@@ -206,6 +212,34 @@ impl AppError {
             code: codes::INVALID_INPUT,
             message: format!("{field}: {message}"),
             fields: vec![FieldError { field, message }],
+        }
+    }
+
+    /// 400 naming every field at fault (registration and password rules report them all).
+    pub fn invalid_fields(problems: Vec<crate::domain::registration::FieldProblem>) -> Self {
+        AppError::field_errors(
+            StatusCode::BAD_REQUEST,
+            problems
+                .into_iter()
+                .map(|p| FieldError {
+                    field: p.field.to_owned(),
+                    message: p.message,
+                })
+                .collect(),
+        )
+    }
+
+    /// `invalid_input` with `status`, naming every field at fault; the message lists them all.
+    pub fn field_errors(status: StatusCode, fields: Vec<FieldError>) -> Self {
+        AppError::Client {
+            status,
+            code: codes::INVALID_INPUT,
+            message: fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            fields,
         }
     }
 
@@ -403,22 +437,7 @@ impl From<RegistrationError> for AppError {
     fn from(error: RegistrationError) -> Self {
         let message = error.to_string();
         match error {
-            RegistrationError::Invalid(problems) => AppError::Client {
-                status: StatusCode::BAD_REQUEST,
-                code: codes::INVALID_INPUT,
-                message: problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.field, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                fields: problems
-                    .into_iter()
-                    .map(|p| FieldError {
-                        field: p.field.to_owned(),
-                        message: p.message,
-                    })
-                    .collect(),
-            },
+            RegistrationError::Invalid(problems) => AppError::invalid_fields(problems),
             RegistrationError::LinkExpired => {
                 AppError::client(StatusCode::BAD_REQUEST, codes::LINK_EXPIRED, message)
             }
@@ -513,22 +532,7 @@ impl From<RenewalError> for AppError {
     fn from(error: RenewalError) -> Self {
         let message = error.to_string();
         match error {
-            RenewalError::Invalid(problems) => AppError::Client {
-                status: StatusCode::BAD_REQUEST,
-                code: codes::INVALID_INPUT,
-                message: problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.field, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                fields: problems
-                    .into_iter()
-                    .map(|p| FieldError {
-                        field: p.field.to_owned(),
-                        message: p.message,
-                    })
-                    .collect(),
-            },
+            RenewalError::Invalid(problems) => AppError::invalid_fields(problems),
             RenewalError::NotYetOpen { .. } => {
                 AppError::client(StatusCode::CONFLICT, codes::RENEWAL_NOT_OPEN, message)
             }

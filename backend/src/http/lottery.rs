@@ -141,7 +141,7 @@ pub async fn apply(
 ) -> Result<(StatusCode, Json<ApplicationResponse>), AppError> {
     let (application, created) = lottery::apply(
         &state.db,
-        &state.settings.lottery,
+        &state.rules.now().lottery,
         (user.id, user.role),
         path.id,
         &request,
@@ -233,7 +233,7 @@ pub async fn confirm_win(
 ) -> Result<(StatusCode, Json<BookingResponse>), AppError> {
     let booking = lottery::confirm_win(
         &state.db,
-        &state.settings.booking,
+        &state.rules.now().booking,
         user.id,
         path.id,
         Utc::now(),
@@ -266,7 +266,7 @@ pub async fn create_round(
 ) -> Result<(StatusCode, Json<RoundResponse>), AppError> {
     let round = lottery::create_round(
         &state.db,
-        &state.settings.lottery,
+        &state.rules.now().lottery,
         user.role,
         &request,
         Utc::now(),
@@ -294,8 +294,8 @@ pub async fn generate_round(
     Ok(Json(
         lottery::generate_round(
             &state.db,
-            &state.settings.lottery,
-            &state.settings.booking,
+            &state.rules.now().lottery,
+            &state.rules.now().booking,
             user.role,
             request.month_of_use,
             Utc::now(),

@@ -17,6 +17,7 @@ pub mod lottery;
 pub mod metrics;
 pub mod openapi;
 pub mod overload;
+pub mod password_reset;
 pub mod payments;
 pub mod registration;
 pub mod review;

@@ -340,7 +340,7 @@ pub async fn cancel_booking_by_staff(
     let now = Utc::now();
     let cancelled = cancellations::cancel_by_staff(
         &state.db,
-        &state.booking_rules.refunds,
+        &state.booking_rules().refunds,
         (user.id, user.role),
         id,
         &request.reason,

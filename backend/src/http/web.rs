@@ -11,8 +11,12 @@ pub mod assets;
 pub mod booking;
 pub mod card;
 pub mod catalogue;
+pub mod groups;
 pub mod i18n;
+pub mod lottery;
+pub mod me;
 pub mod page;
+pub mod password;
 pub mod scanner;
 
 use std::net::SocketAddr;
@@ -34,6 +38,42 @@ use crate::services::sessions::{self, SessionError};
 use crate::state::AppState;
 pub use catalogue::home;
 use page::Chrome;
+
+/// The resident pages beyond search and booking: password reset, my account, groups, the
+/// lottery and penalty points. Merged into the router (router.rs) as one block.
+pub fn resident_pages() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(
+            "/password-reset",
+            get(password::request_form).post(password::request),
+        )
+        .route("/password-reset/sent", get(password::sent))
+        .route(
+            "/password-reset/confirm",
+            get(password::confirm_form).post(password::confirm),
+        )
+        .route("/account", get(me::show))
+        .route("/account/renew", get(me::renew_form).post(me::renew))
+        .route("/account/penalties", get(me::penalties_page))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/{id}", get(groups::show))
+        .route("/groups/{id}/members", post(groups::add_member))
+        .route(
+            "/groups/{id}/members/{user_id}/remove",
+            post(groups::remove_member),
+        )
+        .route("/groups/{id}/leave", post(groups::leave))
+        .route("/groups/{id}/register", post(groups::register))
+        .route("/groups/{id}/dissolve", post(groups::dissolve))
+        .route("/lottery", get(lottery::rounds))
+        .route("/lottery/mine", get(lottery::mine))
+        .route("/lottery/rounds/{id}", get(lottery::round))
+        .route("/lottery/rounds/{id}/apply", post(lottery::apply))
+        .route("/lottery/rounds/{id}/withdraw", post(lottery::withdraw))
+        .route("/lottery/rounds/{id}/results", get(lottery::results))
+        .route("/lottery/wins/{id}/confirm", post(lottery::confirm_win))
+}
 
 /// `GET /login`.
 #[derive(Template)]

@@ -78,13 +78,13 @@ pub fn jobs(
             Box::pin(async move { Ok(registration_reminders::pass(&db, &settings).await?) })
         }),
     });
-    let (db, settings) = (state.db.clone(), state.settings.clone());
+    let (db, rules) = (state.db.clone(), state.rules.clone());
     jobs.push(Job {
         name: "no_shows",
         every: no_shows::EVERY,
         work: Box::new(move || {
-            let (db, settings) = (db.clone(), settings.clone());
-            Box::pin(async move { Ok(no_shows::pass(&db, &settings).await?) })
+            let (db, rules) = (db.clone(), rules.clone());
+            Box::pin(async move { Ok(no_shows::pass(&db, &rules).await?) })
         }),
     });
     let db = state.db.clone();

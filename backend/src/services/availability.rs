@@ -40,14 +40,15 @@ fn state_of(
     }
 }
 
-/// Which (room, start) pairs are taken, for `rooms` between `from` and `to`: a room is taken when
-/// any unit it covers is claimed (a half's booking takes its whole, a whole's both halves).
-async fn taken_slots(
+/// The claims on any unit `rooms` cover whose slot starts between `from` and `to` (Tokyo days,
+/// inclusive), and for each claimed unit the rooms among `rooms` that cover it: what a room's
+/// availability needs, since a half's booking takes its whole and a whole's both halves.
+pub(crate) async fn claims_touching(
     db: &impl ConnectionTrait,
     rooms: &[i32],
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<HashMap<(i32, DateTime<Utc>), SlotState>, DbErr> {
+) -> Result<(Vec<slot_claim::Model>, HashMap<i32, Vec<i32>>), DbErr> {
     let coverage = room_unit_coverage::Entity::find()
         .filter(room_unit_coverage::Column::RoomId.is_in(rooms.to_vec()))
         .all(db)
@@ -60,11 +61,26 @@ async fn taken_slots(
         .collect();
     let claims = slot_claim::Entity::find()
         .filter(slot_claim::Column::UnitId.is_in(units))
-        .filter(
-            slot_claim::Column::StartsAt.between(tokyo_instant(from, 0), tokyo_instant(to, 1440)),
-        )
+        .filter(slot_claim::Column::StartsAt.gte(tokyo_instant(from, 0)))
+        .filter(slot_claim::Column::StartsAt.lt(tokyo_instant(to, 1440)))
         .all(db)
         .await?;
+    let mut rooms_of_unit: HashMap<i32, Vec<i32>> = HashMap::new();
+    for c in &coverage {
+        rooms_of_unit.entry(c.unit_id).or_default().push(c.room_id);
+    }
+    Ok((claims, rooms_of_unit))
+}
+
+/// Which (room, start) pairs are taken, for `rooms` between `from` and `to`: a room is taken when
+/// any unit it covers is claimed (a half's booking takes its whole, a whole's both halves).
+async fn taken_slots(
+    db: &impl ConnectionTrait,
+    rooms: &[i32],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<(i32, DateTime<Utc>), SlotState>, DbErr> {
+    let (claims, rooms_of_unit) = claims_touching(db, rooms, from, to).await?;
     let booking_ids: Vec<i64> = claims
         .iter()
         .map(|c| c.booking_id)
@@ -79,10 +95,6 @@ async fn taken_slots(
         .into_iter()
         .map(|b| b.id)
         .collect();
-    let mut rooms_of_unit: HashMap<i32, Vec<i32>> = HashMap::new();
-    for c in &coverage {
-        rooms_of_unit.entry(c.unit_id).or_default().push(c.room_id);
-    }
     let mut taken = HashMap::new();
     for claim in claims {
         let state = if paid.contains(&claim.booking_id) {

@@ -23,6 +23,7 @@ use crate::domain::booking::{
     RequestedSlot,
 };
 use crate::domain::calendar::{tokyo, tokyo_date};
+use crate::domain::counter::Channel;
 use crate::domain::pricing::{
     self, EquipmentRental, PricingError, Purpose, Quote, QuoteRequest, Reduction, Residency,
 };
@@ -132,6 +133,30 @@ fn request_hash(request: &CreateBookingRequest) -> String {
     hex::encode(Sha256::digest(&canonical))
 }
 
+/// Who makes a booking: the person online, or staff at a facility's counter on their behalf
+/// (services::counter, which checks the staff member's facilities first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookedVia {
+    Online,
+    /// Staff member `staff_id` at the counter of `facility_id` (the room's facility). The booking
+    /// is marked `channel = counter`, `created_by` the staff member, its history says so, and the
+    /// action is audited in the booking's transaction. The counter may book a date whose online
+    /// booking has closed (`domain::counter::Channel`).
+    Counter {
+        staff_id: i32,
+        facility_id: i32,
+    },
+}
+
+impl BookedVia {
+    fn channel(self) -> Channel {
+        match self {
+            BookedVia::Online => Channel::Online,
+            BookedVia::Counter { .. } => Channel::Counter,
+        }
+    }
+}
+
 /// Book. Returns the booking; `replayed` is true when the same key and body were seen before.
 pub async fn create_booking(
     db: &DatabaseConnection,
@@ -141,13 +166,27 @@ pub async fn create_booking(
     request: &CreateBookingRequest,
     now: DateTime<Utc>,
 ) -> Result<(BookingResponse, bool), BookingError> {
+    create_booking_via(db, rules, user_id, key, request, BookedVia::Online, now).await
+}
+
+/// Book for `user_id`, online or at the counter (`via`): the same rules, limits and conflict
+/// handling either way.
+pub async fn create_booking_via(
+    db: &DatabaseConnection,
+    rules: &BookingRules,
+    user_id: i32,
+    key: &str,
+    request: &CreateBookingRequest,
+    via: BookedVia,
+    now: DateTime<Utc>,
+) -> Result<(BookingResponse, bool), BookingError> {
     check_request(request, key, rules)?;
     let hash = request_hash(request);
     // Owned copies: on SQLite the transaction runs on the writer thread (`db::on_writer_thread`).
     let (owned_db, rules, key, request) =
         (db.clone(), rules.clone(), key.to_owned(), request.clone());
     crate::db::on_writer_thread(db, async move {
-        try_create(&owned_db, &rules, user_id, &key, &hash, &request, now).await
+        try_create(&owned_db, &rules, user_id, &key, &hash, &request, via, now).await
     })
     .await?
 }
@@ -177,6 +216,7 @@ async fn try_create(
     key: &str,
     hash: &str,
     request: &CreateBookingRequest,
+    via: BookedVia,
     now: DateTime<Utc>,
 ) -> Result<(BookingResponse, bool), BookingError> {
     let txn = begin_write(db).await?;
@@ -218,7 +258,7 @@ async fn try_create(
         total,
         pay_by,
         purpose,
-    } = prepare(&txn, rules, &booker, request, now).await?;
+    } = prepare(&txn, rules, &booker, request, via.channel(), now).await?;
     let residency = booker.residency;
     let (first, last) = (&ordered[0], &ordered[ordered.len() - 1]);
     let state = if total == 0 {
@@ -243,8 +283,11 @@ async fn try_create(
         total_yen: Set(total),
         quote: Set(serde_json::to_value(&quote).unwrap_or_default()),
         pay_by: Set(pay_by),
-        channel: Set("online".to_owned()),
-        created_by: Set(Some(user_id)),
+        channel: Set(via.channel().code().to_owned()),
+        created_by: Set(Some(match via {
+            BookedVia::Online => user_id,
+            BookedVia::Counter { staff_id, .. } => staff_id,
+        })),
         created_at: Set(now),
         cancelled_at: Set(None),
         refund_yen: Set(None),
@@ -290,16 +333,42 @@ async fn try_create(
             error.into()
         });
     }
-    record_event(
-        &txn,
-        saved.id,
-        Some(user_id),
-        None,
-        state,
-        "booked online",
-        now,
-    )
-    .await?;
+    match via {
+        BookedVia::Online => {
+            record_event(
+                &txn,
+                saved.id,
+                Some(user_id),
+                None,
+                state,
+                "booked online",
+                now,
+            )
+            .await?
+        }
+        BookedVia::Counter {
+            staff_id,
+            facility_id,
+        } => {
+            let reason = format!("booked at the counter of facility {facility_id} by staff");
+            record_event(&txn, saved.id, Some(staff_id), None, state, &reason, now).await?;
+            crate::services::audit::record(
+                &txn,
+                staff_id,
+                "booking.counter",
+                ("booking", Some(saved.id)),
+                serde_json::json!({
+                    "user_id": user_id,
+                    "facility_id": facility_id,
+                    "room_id": room.id,
+                    "slot_ids": ordered.iter().map(|s| s.id).collect::<Vec<_>>(),
+                    "total_yen": total,
+                }),
+                now,
+            )
+            .await?;
+        }
+    }
     let group_id = booker.group.as_ref().map(|g| g.id);
     let response = to_response(
         saved,
@@ -390,6 +459,7 @@ async fn prepare(
     rules: &BookingRules,
     booker: &Booker,
     request: &CreateBookingRequest,
+    channel: Channel,
     now: DateTime<Utc>,
 ) -> Result<Prepared, BookingError> {
     let (user_id, residency) = (booker.user_id, booker.residency);
@@ -462,15 +532,16 @@ async fn prepare(
     )
     .await?;
     if !lottery.confirms_win {
-        crate::domain::booking::phase(
+        let phase = crate::domain::booking::phase(
             now,
             first.service_date,
             residency,
             &rules.window,
             room.uses_lottery || lottery.first_come_opens_at.is_some(),
             lottery.first_come_opens_at,
-        )
-        .require_open()?;
+        );
+        // Online only while first-come is open; the counter also after it closed (walk-ins).
+        channel.require_open(&phase)?;
     }
 
     // Limits, counted inside this transaction: a group's bookings count toward the group's
@@ -548,6 +619,12 @@ async fn quote_for(
     let (from, to) = (dates[0], dates[dates.len() - 1]);
     let prices = PriceBook::load(db, vec![room.id], from, to).await?;
     let policy = prices.policy_on(from).ok_or(BookingError::PriceMissing)?;
+    // A reduction's rate is the one in force on the day of use: a change scheduled in the
+    // console (services::configuration) applies to uses from its day on.
+    let reduction_percent = match reduction {
+        Some(r) => Some(crate::services::configuration::reduction_percent_on(db, r, from).await?),
+        None => None,
+    };
     let quote_slots = slots
         .iter()
         .map(|s| prices.quote_slot(s).ok_or(BookingError::PriceMissing))
@@ -595,7 +672,7 @@ async fn quote_for(
                 code: r.code.clone(),
                 name: r.name.clone(),
                 name_en: r.name_en.clone(),
-                percent_off: r.percent_off,
+                percent_off: reduction_percent.unwrap_or(r.percent_off),
             }),
         equipment: rentals,
     })?)
@@ -902,6 +979,7 @@ fn to_response(
         created_at: b.created_at.with_timezone(&tokyo()),
         cancelled_at: b.cancelled_at.map(|t| t.with_timezone(&tokyo())),
         refund_yen: b.refund_yen.map(i64::from),
+        channel: b.channel,
     }
 }
 
@@ -973,13 +1051,26 @@ pub async fn quote_booking(
     request: &CreateBookingRequest,
     now: DateTime<Utc>,
 ) -> Result<QuoteResponse, BookingError> {
+    quote_booking_via(db, rules, user_id, request, Channel::Online, now).await
+}
+
+/// [`quote_booking`] through a channel: the counter quotes what it may book (a date whose
+/// online booking has closed included).
+pub async fn quote_booking_via(
+    db: &DatabaseConnection,
+    rules: &BookingRules,
+    user_id: i32,
+    request: &CreateBookingRequest,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<QuoteResponse, BookingError> {
     check_request(request, "quote", rules)?;
     let person = user::Entity::find_by_id(user_id)
         .one(db)
         .await?
         .ok_or(BookingError::NotFound)?;
     let booker = booker(db, &person, request, now).await?;
-    let prepared = prepare(db, rules, &booker, request, now).await?;
+    let prepared = prepare(db, rules, &booker, request, channel, now).await?;
     Ok(QuoteResponse {
         room_id: prepared.room.id,
         slot_ids: prepared.ordered.iter().map(|s| s.id).collect(),

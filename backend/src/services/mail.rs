@@ -82,6 +82,60 @@ pub fn already_registered(locale: &str, sign_in_link: &str) -> Mail {
     }
 }
 
+/// The mail with a password reset link. It names how long the link works and says that
+/// ignoring it changes nothing, since anyone can ask for it with the person's address.
+pub fn password_reset(locale: &str, link: &str, valid_minutes: i64) -> Mail {
+    let (subject, body) = if locale == "en" {
+        (
+            "Yoyaku: reset your password".to_owned(),
+            format!(
+                "Someone (perhaps you) asked to reset the password of this account. Open this \
+                 link within {valid_minutes} minutes to choose a new password; it works once:\n\n\
+                 {link}\n\nIf you did not ask, ignore this mail: your password stays as it is.\n"
+            ),
+        )
+    } else {
+        (
+            "【Yoyaku】パスワードの再設定".to_owned(),
+            format!(
+                "このアカウントのパスワード再設定のお申し込みがありました。{valid_minutes}分以内に\
+                 次のリンクを開いて、新しいパスワードを設定してください（リンクは1回だけ使えます）。\n\n\
+                 {link}\n\nお心当たりのない場合は、このメールを破棄してください。パスワードは変わりません。\n"
+            ),
+        )
+    };
+    Mail {
+        template: "password_reset",
+        subject,
+        body,
+    }
+}
+
+/// The mail telling a person their password was changed through a reset link, so that a
+/// change they did not make does not go unnoticed.
+pub fn password_changed(locale: &str) -> Mail {
+    let (subject, body) = if locale == "en" {
+        (
+            "Yoyaku: your password was changed".to_owned(),
+            "The password of your account was changed and you were signed out everywhere. If \
+             it was not you, reset your password again at once and contact a facility counter.\n"
+                .to_owned(),
+        )
+    } else {
+        (
+            "【Yoyaku】パスワードが変更されました".to_owned(),
+            "アカウントのパスワードが変更され、すべての端末でログアウトしました。お心当たりのない\
+             場合は、ただちにパスワードを再設定し、窓口にご連絡ください。\n"
+                .to_owned(),
+        )
+    };
+    Mail {
+        template: "password_changed",
+        subject,
+        body,
+    }
+}
+
 /// The mail telling a person their registration was approved.
 pub fn registration_approved(
     locale: &str,

@@ -74,6 +74,14 @@ pub async fn generate(
                 .unwrap_or_default();
             let planned = plan_range(from, to, template, &room_calendar, &holidays);
             report.planned += planned.len();
+            // A slot that stays whatever the plan says (booked once, or closed by a closure or
+            // a block) must not be overlapped by a new one after a template change: bookings
+            // claim a room unit per slot start, so overlapping slots could both be booked.
+            let held = held_on_floor(&txn, r, &parent_of, from, to).await?;
+            let planned: Vec<_> = planned
+                .into_iter()
+                .filter(|p| !crate::domain::console_calendar::overlaps_held(p, &held))
+                .collect();
             report.created += insert_missing(&txn, r.id, &planned).await?;
             let keep: HashSet<_> = planned
                 .iter()
@@ -112,7 +120,9 @@ async fn template_periods(
     Ok(by_template)
 }
 
-async fn facility_calendar(
+/// A facility's opening hours and regular closing days, without closures (the caller adds the
+/// ones that apply to the rooms it plans).
+pub(crate) async fn facility_calendar(
     db: &impl ConnectionTrait,
     f: &facility::Model,
 ) -> Result<FacilityCalendar, DbErr> {
@@ -138,7 +148,8 @@ async fn facility_calendar(
     })
 }
 
-async fn closures_between(
+/// The facility's closures that touch `from`–`to`.
+pub(crate) async fn closures_between(
     db: &impl ConnectionTrait,
     facility_id: i32,
     from: NaiveDate,
@@ -154,7 +165,7 @@ async fn closures_between(
 
 /// Closures that take this room's floor: the whole facility's, its own, its whole's (for a half),
 /// and its halves' (for a whole, which cannot be booked while a half is closed).
-fn applicable_closures(
+pub(crate) fn applicable_closures(
     closures: &[closure::Model],
     r: &room::Model,
     parent_of: &HashMap<i32, Option<i32>>,
@@ -175,6 +186,68 @@ fn applicable_closures(
             ends_on: c.ends_on,
         })
         .collect()
+}
+
+/// The stretches held by slots that stay on `r`'s floor (itself, its whole, its halves):
+/// closed ones and ones a booking has held. A planned slot with exactly the same times is the
+/// same slot (inserting it does nothing), so only other times count as overlapping.
+async fn held_on_floor(
+    db: &impl ConnectionTrait,
+    r: &room::Model,
+    parent_of: &HashMap<i32, Option<i32>>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<crate::domain::console_calendar::Held>, DbErr> {
+    use sea_orm::sea_query::ExprTrait;
+    let floor: Vec<i32> = parent_of
+        .iter()
+        .filter(|(id, parent)| {
+            **id == r.id || Some(**id) == r.parent_room_id || **parent == Some(r.id)
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    // The database picks the staying slots, so the job reads a handful of rows per room.
+    let slots = slot::Entity::find()
+        .filter(slot::Column::RoomId.is_in(floor))
+        .filter(slot::Column::ServiceDate.between(from, to))
+        .filter(
+            sea_orm::Condition::any()
+                .add(slot::Column::Status.ne("open"))
+                // Correlated, so each slot is looked up in the booking_slots slot index.
+                .add(sea_orm::sea_query::Expr::exists(
+                    sea_orm::sea_query::Query::select()
+                        .expr(sea_orm::sea_query::Expr::val(1))
+                        .from(booking_slot::Entity)
+                        .and_where(
+                            sea_orm::sea_query::Expr::col((
+                                booking_slot::Entity,
+                                booking_slot::Column::SlotId,
+                            ))
+                            .equals((slot::Entity, slot::Column::Id)),
+                        )
+                        .to_owned(),
+                )),
+        )
+        .all(db)
+        .await?;
+    let minute = |at: chrono::DateTime<chrono::Utc>, date: NaiveDate| {
+        let local = at.with_timezone(&crate::domain::calendar::tokyo());
+        if local.date_naive() > date {
+            1440
+        } else {
+            (chrono::Timelike::hour(&local) * 60 + chrono::Timelike::minute(&local)) as i16
+        }
+    };
+    Ok(slots
+        .iter()
+        .map(|s| {
+            (
+                s.service_date,
+                minute(s.starts_at, s.service_date),
+                minute(s.ends_at, s.service_date),
+            )
+        })
+        .collect())
 }
 
 async fn insert_missing(

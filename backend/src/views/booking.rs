@@ -68,6 +68,15 @@ pub struct BookingResponse {
     pub cancelled_at: Option<DateTime<FixedOffset>>,
     /// What the cancellation rules give back.
     pub refund_yen: Option<i64>,
+    /// `online` (booked by the person) or `counter` (booked by staff at the facility's counter
+    /// on the person's behalf).
+    #[serde(default = "online")]
+    pub channel: String,
+}
+
+/// Answers stored before `channel` existed were all online bookings.
+fn online() -> String {
+    "online".to_owned()
 }
 
 /// The result of a cancellation.

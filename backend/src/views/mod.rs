@@ -4,12 +4,18 @@ pub mod account;
 pub mod availability;
 pub mod booking;
 pub mod cards;
+pub mod console_calendar;
+pub mod console_counter;
+pub mod csv;
 pub mod documents;
 pub mod facility;
 pub mod group;
 pub mod lottery;
+pub mod opendata;
+pub mod password_reset;
 pub mod payment;
 pub mod registration;
+pub mod reports;
 pub mod review;
 pub mod session;
 

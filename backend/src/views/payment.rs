@@ -5,6 +5,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::csv::field as csv_field;
 use crate::domain::booking::BookingState;
 use crate::domain::payments::{Provider, RefundReason, RefundState};
 
@@ -134,21 +135,6 @@ pub struct ReconciliationResponse {
     pub refunds: Vec<RefundView>,
 }
 
-/// One CSV field: quoted when it holds a separator, a quote or a line break; a text that a
-/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`.
-fn csv_field(value: &str) -> String {
-    let guarded = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
-}
-
 impl ReconciliationResponse {
     /// The column names of [`ReconciliationResponse::to_csv`].
     pub const CSV_HEADER: &'static str = "date,facility_id,facility_name,method,method_ja,payments,paid_yen,refunds,refunded_yen,net_yen,pending_refunds,pending_refund_yen";
@@ -244,13 +230,5 @@ mod tests {
             "2026-12-10,7,\"鶴見スポーツセンター, 本館\",total,合計,2,5200,1,1000,4200,0,0"
         );
         assert_eq!(lines[4], "", "the last row ends with CRLF");
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_and_never_run_as_formulas() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
-        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(csv_field("-1,2"), "\"'-1,2\"");
     }
 }

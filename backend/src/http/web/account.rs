@@ -137,18 +137,7 @@ pub async fn register(
     {
         Ok(()) => Redirect::to("/register/sent").into_response(),
         Err(RegistrationError::Invalid(problems)) => {
-            let mut errors = FormErrors::default();
-            for field in FIELDS {
-                if let Some(problem) = problems.iter().find(|p| p.field == field) {
-                    // The service explains in English; Japanese readers get the form's own
-                    // sentence for the field.
-                    let message = match c.lang {
-                        Lang::En => c.f("register.err_en", &problem.message),
-                        Lang::Ja => c.t(&format!("register.err_{field}")).to_owned(),
-                    };
-                    errors.add(field, message);
-                }
-            }
+            let mut errors = registration_errors(&c, &FIELDS, &problems);
             if errors.is_empty() {
                 errors.add("email", c.t("register.err_email"));
             }
@@ -259,4 +248,25 @@ pub async fn verify(
         }
         Err(error) => c.internal(error),
     }
+}
+
+/// The registration rules' problems on `fields`, as the form shows them: the service explains in
+/// English; Japanese readers get the form's own sentence for the field. Shared with the
+/// renewal form, which asks for the same details.
+pub(crate) fn registration_errors(
+    c: &Chrome,
+    fields: &[&str],
+    problems: &[crate::domain::registration::FieldProblem],
+) -> FormErrors {
+    let mut errors = FormErrors::default();
+    for field in fields {
+        if let Some(problem) = problems.iter().find(|p| p.field == *field) {
+            let message = match c.lang {
+                Lang::En => c.f("register.err_en", &problem.message),
+                Lang::Ja => c.t(&format!("register.err_{field}")).to_owned(),
+            };
+            errors.add(field, message);
+        }
+    }
+    errors
 }

@@ -14,14 +14,15 @@ use chrono::{DateTime, FixedOffset, Utc};
 use super::page::{Chrome, FormErrors};
 use crate::domain::booking::{BookingRuleError, CancelReason};
 use crate::domain::calendar::tokyo;
+use crate::domain::pricing::Purpose;
 use crate::domain::pricing::{QuoteDayType, QuoteLine};
 use crate::services::bookings::{self, BookingError};
-use crate::services::{availability, facilities, payments};
+use crate::services::{availability, facilities, groups, payments};
 use crate::state::AppState;
-use crate::views::booking::{BookingResponse, CreateBookingRequest};
+use crate::views::booking::{BookingResponse, CreateBookingRequest, EquipmentRequest};
 
 /// The booking form's fields, read from a query string or a form body (`slot` repeats).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct BookingForm {
     room: Option<i32>,
     slots: Vec<i64>,
@@ -29,6 +30,14 @@ struct BookingForm {
     attendees: String,
     key: String,
     csrf: String,
+    /// `ordinary` (default), `admission_event` or `commercial`.
+    purpose_kind: String,
+    /// `equipment_<code>` fields: the code and the quantity as typed.
+    equipment: Vec<(String, String)>,
+    /// The registered group the booking is for.
+    group: Option<i32>,
+    /// "Update the price": show the confirmation again with the choices priced, book nothing.
+    update: bool,
 }
 
 impl BookingForm {
@@ -46,11 +55,76 @@ impl BookingForm {
                 "attendees" => form.attendees = value.into_owned(),
                 "key" => form.key = value.into_owned(),
                 "csrf" => form.csrf = value.into_owned(),
-                _ => {}
+                "purpose_kind" => form.purpose_kind = value.into_owned(),
+                "group" => form.group = value.trim().parse().ok(),
+                "update" => form.update = true,
+                other => {
+                    if let Some(code) = other.strip_prefix("equipment_") {
+                        form.equipment
+                            .push((code.to_owned(), value.trim().to_owned()));
+                    }
+                }
             }
         }
         form
     }
+
+    /// The kind of use chosen (anything unknown is ordinary use).
+    fn purpose(&self) -> Purpose {
+        match self.purpose_kind.as_str() {
+            "admission_event" => Purpose::AdmissionEvent,
+            "commercial" => Purpose::Commercial,
+            _ => Purpose::Ordinary,
+        }
+    }
+
+    /// The equipment asked for: quantities of at least 1 (empty and 0 ask for none).
+    fn equipment_requests(&self) -> Vec<EquipmentRequest> {
+        self.equipment
+            .iter()
+            .filter_map(|(code, quantity)| {
+                let quantity: i32 = quantity.parse().ok()?;
+                (quantity > 0).then(|| EquipmentRequest {
+                    code: code.clone(),
+                    quantity,
+                })
+            })
+            .collect()
+    }
+
+    /// Equipment fields that are not a whole number of 0 or more.
+    fn bad_equipment(&self) -> Vec<&str> {
+        self.equipment
+            .iter()
+            .filter(|(_, q)| !q.is_empty() && q.parse::<u16>().is_err())
+            .map(|(code, _)| code.as_str())
+            .collect()
+    }
+}
+
+/// The kinds of use, in the order the form offers them.
+const PURPOSE_KINDS: [&str; 3] = ["ordinary", "admission_event", "commercial"];
+
+/// A radio button of the form.
+pub struct KindChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+/// A piece of equipment to rent, with the quantity chosen.
+pub struct EquipmentRow {
+    pub code: String,
+    pub label: String,
+    pub max: i32,
+    pub value: String,
+}
+
+/// A group the booking can be for.
+pub struct GroupChoice {
+    pub id: i32,
+    pub name: String,
+    pub selected: bool,
 }
 
 /// One line of the price breakdown, ready to show.
@@ -76,6 +150,10 @@ pub struct ConfirmPage<'a> {
     pub attendees: String,
     pub capacity: i32,
     pub key: String,
+    pub purpose_kinds: Vec<KindChoice>,
+    pub equipment: Vec<EquipmentRow>,
+    pub groups: Vec<GroupChoice>,
+    pub requires_group: bool,
     pub errors: FormErrors,
     /// A refusal that no field can fix (a slot was taken, the rules forbid it).
     pub problem: Option<String>,
@@ -92,20 +170,27 @@ pub struct RefusedPage<'a> {
 }
 
 /// A booking error in the reader's language; `Some(field)` when a field of the form is at fault.
-fn explain(c: &Chrome, error: &BookingError) -> (Option<&'static str>, String) {
+fn explain(c: &Chrome, error: &BookingError, form: &BookingForm) -> (Option<String>, String) {
     match error {
         BookingError::InvalidInput { field, message } => match field.as_str() {
-            "purpose" => (Some("purpose"), c.t("book.err_purpose").to_owned()),
+            "purpose" => (Some("purpose".into()), c.t("book.err_purpose").to_owned()),
             "attendees" => (
-                Some("attendees"),
+                Some("attendees".into()),
                 match c.lang {
                     super::i18n::Lang::En => message.clone(),
                     super::i18n::Lang::Ja => c.t("book.err_attendees").to_owned(),
                 },
             ),
-            "group_id" => (None, c.t("book.err_group").to_owned()),
-            _ => (None, c.f("book.err_other", message)),
+            "group_id" => (Some("group".into()), c.t("book.err_group").to_owned()),
+            other => match equipment_field(other, &form.equipment_requests()) {
+                Some(code) => (
+                    Some(format!("equipment_{code}")),
+                    c.t("book.err_equipment").to_owned(),
+                ),
+                None => (None, c.f("book.err_other", message)),
+            },
         },
+        BookingError::Group(_) => (Some("group".into()), c.t("book.err_group").to_owned()),
         BookingError::Rule(rule) => {
             let key = match rule {
                 BookingRuleError::LimitReached(_) => "book.err_limit",
@@ -128,6 +213,17 @@ fn explain(c: &Chrome, error: &BookingError) -> (Option<&'static str>, String) {
     }
 }
 
+/// The code of the equipment an API field such as `equipment[1].quantity` is about.
+fn equipment_field<'a>(field: &str, asked: &'a [EquipmentRequest]) -> Option<&'a str> {
+    let index: usize = field
+        .strip_prefix("equipment[")?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()?;
+    asked.get(index).map(|e| e.code.as_str())
+}
+
 fn request_of(
     form: &BookingForm,
     room: i32,
@@ -139,9 +235,9 @@ fn request_of(
         slot_ids: form.slots.clone(),
         purpose: purpose.to_owned(),
         attendees,
-        group_id: None,
-        purpose_kind: None,
-        equipment: Vec::new(),
+        group_id: form.group,
+        purpose_kind: Some(form.purpose()),
+        equipment: form.equipment_requests(),
     }
 }
 
@@ -157,26 +253,73 @@ async fn confirm_page(
     problem: Option<String>,
 ) -> Response {
     let back_href = format!("/rooms/{room_id}");
-    let probe = request_of(form, room_id, "quote", 1);
-    let quote =
-        match bookings::quote_booking(&state.db, &state.booking_rules, user_id, &probe, Utc::now())
-            .await
-        {
-            Ok(quote) => quote,
-            Err(BookingError::Db(error)) => return c.internal(error),
-            Err(error) => {
-                let (_, message) = explain(c, &error);
+    let room = match facilities::get_room(&state.db, room_id).await {
+        Ok(room) => room,
+        Err(crate::services::facilities::CatalogError::NotFound(_)) => return c.not_found(),
+        Err(error) => return c.internal(error),
+    };
+    // The groups this person represents that may book: offered when the room needs one, and
+    // whenever they have one (a group's booking may be priced differently).
+    let groups = match groups::my_groups(&state.db, user_id, Utc::now()).await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|g| g.you_are_representative && g.state == "registered")
+            .collect::<Vec<_>>(),
+        Err(error) => return c.internal(error),
+    };
+    let mut form = form.clone();
+    if room.requires_group && form.group.is_none() {
+        match groups.first() {
+            Some(g) => form.group = Some(g.id),
+            None => {
                 let page = RefusedPage {
                     c,
-                    message,
+                    message: c.t("book.err_group_needed").to_owned(),
                     back_href,
                 };
                 return c.respond(StatusCode::UNPROCESSABLE_ENTITY, &page);
             }
-        };
-    let room = match facilities::get_room(&state.db, room_id).await {
-        Ok(room) => room,
-        Err(error) => return c.internal(error),
+        }
+    }
+    let form = &form;
+    let mut probe = request_of(form, room_id, "quote", 1);
+    let mut quoted = bookings::quote_booking(
+        &state.db,
+        &state.booking_rules(),
+        user_id,
+        &probe,
+        Utc::now(),
+    )
+    .await;
+    // Equipment the room cannot lend (too many asked for) is a mistake of that field: price
+    // the rest, and say so next to it.
+    if let Err(error) = &quoted
+        && let (Some(field), message) = explain(c, error, form)
+        && field.starts_with("equipment_")
+    {
+        errors.add(&field, message);
+        probe.equipment.clear();
+        quoted = bookings::quote_booking(
+            &state.db,
+            &state.booking_rules(),
+            user_id,
+            &probe,
+            Utc::now(),
+        )
+        .await;
+    }
+    let quote = match quoted {
+        Ok(quote) => quote,
+        Err(BookingError::Db(error)) => return c.internal(error),
+        Err(error) => {
+            let (_, message) = explain(c, &error, form);
+            let page = RefusedPage {
+                c,
+                message,
+                back_href,
+            };
+            return c.respond(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
     };
     let facility = match facilities::get_facility(&state.db, room.facility_id).await {
         Ok(f) => f,
@@ -223,6 +366,44 @@ async fn confirm_page(
         } else {
             form.key.clone()
         },
+        purpose_kinds: PURPOSE_KINDS
+            .iter()
+            .map(|value| KindChoice {
+                value,
+                label: c.t(&format!("book.kind_{value}")),
+                checked: form.purpose_kind == *value
+                    || (*value == "ordinary"
+                        && !PURPOSE_KINDS.contains(&form.purpose_kind.as_str())),
+            })
+            .collect(),
+        equipment: room
+            .equipment
+            .iter()
+            .map(|e| EquipmentRow {
+                label: c.f2(
+                    "book.equipment_line",
+                    c.pick(&e.name, &e.name_en),
+                    c.yen(&i64::from(e.fee_yen)),
+                ),
+                max: e.quantity,
+                value: form
+                    .equipment
+                    .iter()
+                    .find(|(code, _)| *code == e.code)
+                    .map(|(_, q)| q.clone())
+                    .unwrap_or_else(|| "0".to_owned()),
+                code: e.code.clone(),
+            })
+            .collect(),
+        groups: groups
+            .iter()
+            .map(|g| GroupChoice {
+                id: g.id,
+                name: g.name.clone(),
+                selected: form.group == Some(g.id),
+            })
+            .collect(),
+        requires_group: room.requires_group,
         errors,
         problem,
         back_href,
@@ -237,7 +418,7 @@ async fn confirm_page(
 
 /// The refund tiers and the payment deadline, in words.
 fn rules_text(c: &Chrome, state: &AppState) -> Vec<String> {
-    let mut tiers = state.booking_rules.refunds.tiers.clone();
+    let mut tiers = state.booking_rules().refunds.tiers.clone();
     tiers.sort_by_key(|t| std::cmp::Reverse(t.days_before_use_at_least));
     let mut out: Vec<String> = tiers
         .iter()
@@ -382,9 +563,24 @@ pub async fn create(
     let Some(room_id) = form.room else {
         return c.not_found();
     };
+    if form.update {
+        return confirm_page(
+            &c,
+            &state,
+            user_id,
+            &form,
+            room_id,
+            FormErrors::default(),
+            None,
+        )
+        .await;
+    }
     let mut errors = FormErrors::default();
     if form.purpose.trim().is_empty() {
         errors.add("purpose", c.t("book.err_purpose"));
+    }
+    for code in form.bad_equipment() {
+        errors.add(&format!("equipment_{code}"), c.t("book.err_equipment"));
     }
     let attendees = match form.attendees.trim().parse::<i32>() {
         Ok(n) if n >= 1 => n,
@@ -399,7 +595,7 @@ pub async fn create(
     let request = request_of(&form, room_id, form.purpose.trim(), attendees);
     match bookings::create_booking(
         &state.db,
-        &state.booking_rules,
+        &state.booking_rules(),
         user_id,
         &form.key,
         &request,
@@ -412,11 +608,11 @@ pub async fn create(
         }
         Err(BookingError::Db(error)) => c.internal(error),
         Err(error) => {
-            let (field, message) = explain(&c, &error);
+            let (field, message) = explain(&c, &error, &form);
             let mut errors = FormErrors::default();
             match field {
                 Some(field) => {
-                    errors.add(field, message);
+                    errors.add(&field, message);
                     confirm_page(&c, &state, user_id, &form, room_id, errors, None).await
                 }
                 None => {
@@ -667,7 +863,7 @@ pub async fn cancel_form(
         Ok(paid) => paid,
         Err(error) => return c.internal(error),
     };
-    let decision = state.booking_rules.refunds.refund(
+    let decision = state.booking_rules().refunds.refund(
         paid,
         Utc::now(),
         v.b.starts_at.with_timezone(&Utc),
@@ -707,7 +903,7 @@ pub async fn cancel(
         Err(response) => return response,
     };
     let now = Utc::now();
-    match bookings::cancel_booking(&state.db, &state.booking_rules, user_id, v.b.id, now).await {
+    match bookings::cancel_booking(&state.db, &state.booking_rules(), user_id, v.b.id, now).await {
         Ok(_) => {
             // After the commit: close open checkouts and give the money back (as the API does).
             payments::after_booking_ended(&state.db, &state.payments, v.b.id, now).await;

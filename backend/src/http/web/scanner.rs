@@ -269,9 +269,10 @@ pub async fn submit(
         } else {
             (Some(code.clone()), None)
         };
+        let in_force = state.rules.at(now);
         let rules = Rules {
             checkin: &state.settings.checkin,
-            penalties: &state.settings.penalties,
+            penalties: &in_force.penalties,
         };
         let scan = Scan {
             facility_id: chosen.id,
