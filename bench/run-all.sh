@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full benchmark of docs/BENCHMARKS.md, on SQLite and on PostgreSQL: every workload at the
-# default sizes, the concurrency sweep with the 80 %-of-peak check, an open-model run, the
-# SQLite writer queue on and off, and the full-size city (100,000 residents, 180 days).
+# default sizes, the concurrency sweep with the peak search and the 80 %-of-peak check, an
+# open-model run, an overload run (load shedding), the SQLite writer queue on and off, and the
+# full-size city (100,000 residents, 180 days).
 # Each run writes bench-results/<name>.json and its table to bench-results/<name>.txt, with
 # the load average before it, so the figures can be read and compared later.
 #
@@ -62,6 +63,10 @@ for engine in "${engines[@]}"; do
   done
   # The open model: 10 s of arrivals at a fixed rate for A, C, D and E.
   run "$engine-open-200" "${db[@]}" --workloads c,a,d,e --rate 200 --duration 10
+  # Overload at the rush: arrivals at 1,500 a second, well above any peak here, against a server
+  # that serves 64 requests at once. It must shed the rest at once with 503 `overloaded` and
+  # Retry-After (never a timeout, never another 5xx), and keep the bookings it takes fast.
+  run "$engine-overload" "${db[@]}" --workloads c --rate 1500 --duration 10 --server-max-in-flight 64
   # The full-size city: seeding time, and every workload on it.
   run "$engine-full-size" "${db[@]}" --residents 100000 --days 180 --workloads a,b,c,d,e
 done

@@ -159,6 +159,11 @@ struct BenchArgs {
     /// PostgreSQL: write transactions at once (default: four per CPU, within 3/4 of the pool).
     #[arg(long)]
     db_writers: Option<u32>,
+    /// The server's limit of requests served at once (`YOYAKU_MAX_IN_FLIGHT`); beyond it, 503
+    /// `overloaded` with `Retry-After`. Set it low with a `--rate` above the peak to see the
+    /// server shed load at the rush. Default: the server's default.
+    #[arg(long)]
+    server_max_in_flight: Option<u32>,
     /// SQLite: queue write transactions in the process (`on`) or leave them to SQLite's busy
     /// handler (`off`).
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
@@ -275,6 +280,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 residents: args.residents.unwrap_or(0),
                 db_connections: args.db_connections,
                 db_writers: args.db_writers,
+                server_max_in_flight: args.server_max_in_flight,
                 sqlite_writer_queue: args.sqlite_writer_queue == "on",
                 pgbench: !args.no_pgbench,
                 sqlite_synchronous: settings.sqlite_synchronous,

@@ -146,6 +146,8 @@ pub struct BenchOptions {
     pub db_connections: Option<u32>,
     /// PostgreSQL: write transactions at once (`Settings::db_max_writers`); default automatic.
     pub db_writers: Option<u32>,
+    /// The server's in-flight limit (`Settings::max_in_flight`); default the server's.
+    pub server_max_in_flight: Option<u32>,
     /// SQLite durability, from the loaded settings.
     pub sqlite_synchronous: crate::config::SqliteSynchronous,
     /// SQLite: queue writers in the process (see `db::begin_write`).
@@ -184,6 +186,7 @@ impl BenchOptions {
             residents: 0,
             db_connections: None,
             db_writers: None,
+            server_max_in_flight: None,
             sqlite_synchronous: crate::config::SqliteSynchronous::Full,
             sqlite_writer_queue: true,
             pgbench: true,
@@ -390,12 +393,13 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<BenchReport> {
     .into_iter()
     .max()
     .unwrap_or(0);
-    // The 80 % run books as fast as the peak allows for `peak_duration_s`; allow for up to
-    // 1,000 bookings a second, and cut the run short (with a note) if the peak is higher.
+    // The peak search (up to nine steps of `peak_duration_s`, rising to 130 % of the sweep's
+    // best) and the 80 % run book as fast as the server allows; allow for a peak of up to 1,000
+    // bookings a second, and cut short (with a note) if it is higher.
     let peak_allowance = if options.sweep.is_empty() {
         0
     } else {
-        (800.0 * options.peak_duration_s) as usize
+        (1000.0 * options.peak_duration_s * 8.5) as usize
     };
     let wanted_residents = (bookings_needed + peak_allowance)
         .div_ceil(per_resident)

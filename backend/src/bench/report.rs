@@ -213,6 +213,8 @@ pub struct Meta {
     /// PostgreSQL: write transactions allowed at once (the others queue in the process).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db_writers: Option<u32>,
+    /// The server's in-flight limit: beyond it requests are shed with 503 `overloaded`.
+    pub server_max_in_flight: u32,
     pub concurrency: usize,
     /// `--rate`: the open model's arrivals per second, when given.
     pub rate: Option<f64>,
@@ -260,6 +262,7 @@ impl Meta {
             db_pool: options.pool_size(),
             db_writers: (!options.is_sqlite())
                 .then(|| crate::bench::setup::bench_settings(options).postgres_max_writers()),
+            server_max_in_flight: crate::bench::setup::bench_settings(options).max_in_flight,
             concurrency: options.concurrency,
             rate: options.rate,
             c_requests_per_level: options.requests,

@@ -81,6 +81,9 @@ pub fn bench_settings(options: &BenchOptions) -> Settings {
     // First-come booking opens 12 months ahead, so every generated slot is bookable whatever the
     // date the benchmark runs on. The other rules (limits, payment) are the demo city's.
     settings.booking.window.first_come_opens_months_before = 12;
+    if let Some(limit) = options.server_max_in_flight {
+        settings.max_in_flight = limit;
+    }
     settings
 }
 
