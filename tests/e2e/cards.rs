@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use yoyaku::domain::calendar::{tokyo, tokyo_date};
+use yoyaku::domain::calendar::{tokyo, tokyo_date, tokyo_instant};
 use yoyaku::domain::card_token::{RevocationReason, pkcs8_der};
 use yoyaku::domain::penalties::PenaltyRules;
 use yoyaku::entities::{booking, card, card_signing_key};
@@ -126,6 +126,14 @@ async fn bookable_day(app: &TestApp, facility: i32) -> NaiveDate {
 
 /// Book `count` single-slot bookings of the Tsurumi main gym for the bearer of `token`, paid,
 /// and move each to start at `starts` (one after another, two hours apart), on `starts`' date.
+/// 10:00 yesterday (Tokyo) plus `minutes`: a past time whose booking and scans fall on one day
+/// whatever the time of day the tests run at ("30 minutes ago" crosses midnight just after it).
+/// Offline scans up to 72 hours old are taken at sync.
+fn yesterday_at_ten(minutes: i64) -> DateTime<Utc> {
+    let yesterday = tokyo_date(Utc::now()) - Duration::days(1);
+    tokyo_instant(yesterday, 10 * 60) + Duration::minutes(minutes)
+}
+
 async fn paid_bookings_at(
     app: &TestApp,
     token: &str,
@@ -772,22 +780,23 @@ async fn an_offline_batch_sent_twice_records_each_scan_once() {
     let staff = staff_token(&app, "staff@demo.yoyaku.jp").await;
     let tsurumi = facility_id(&app, "tsurumi-sports-center").await;
     let (_, resident, _) = resident_with_card(&app).await;
-    let booked = paid_bookings_at(&app, &resident, 1, Utc::now() - Duration::minutes(30)).await;
+    let booked = paid_bookings_at(&app, &resident, 1, yesterday_at_ten(0)).await;
     // The token the phone showed: fetched an hour before the scans (the card page refreshed it
     // then), signed with this city's key.
     let card = get_card(&app, &resident).await;
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = None;
     header.kid = card["kid"].as_str().map(str::to_owned);
-    let hour_ago = Utc::now() - Duration::hours(1);
+    let hour_before = yesterday_at_ten(-50);
     let token = jsonwebtoken::encode(
         &header,
-        &json!({"cid": card["card_id"], "v": card["serial"], "iat": hour_ago.timestamp(), "exp": (hour_ago + Duration::days(7)).timestamp()}),
+        &json!({"cid": card["card_id"], "v": card["serial"], "iat": hour_before.timestamp(), "exp": (hour_before + Duration::days(7)).timestamp()}),
         &EncodingKey::from_ed_der(&pkcs8_der(&seed)),
     )
     .unwrap();
-    let scanned = |minutes: i64| {
-        (Utc::now() - Duration::minutes(minutes))
+    // The scans, 10, 15 and 20 minutes into the booking.
+    let scanned = |minutes_before_half_past: i64| {
+        yesterday_at_ten(30 - minutes_before_half_past)
             .with_timezone(&tokyo())
             .to_rfc3339()
     };
@@ -836,24 +845,16 @@ async fn an_offline_batch_sent_twice_records_each_scan_once() {
         .await,
         1
     );
-    // The check-in time is when the card was scanned, not when it was synced.
-    let (_, online) = check_in(
-        &app,
-        &staff,
-        json!({"facility_id": tsurumi, "token": token}),
-    )
-    .await;
-    assert_eq!(online["result"], "already_checked_in");
-    let expected = (Utc::now() - Duration::minutes(20))
-        .with_timezone(&tokyo())
-        .format("%H:%M")
-        .to_string();
-    let before = (Utc::now() - Duration::minutes(21))
-        .with_timezone(&tokyo())
-        .format("%H:%M")
-        .to_string();
-    let shown = online["already_checked_in_at"].as_str().unwrap();
-    assert!(shown == expected || shown == before, "{shown}");
+    // The check-in time is when the card was scanned (10:10), not when it was synced.
+    let checkin = yoyaku::entities::booking_checkin::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("a check-in row");
+    assert_eq!(
+        checkin.checked_in_at.timestamp(),
+        yesterday_at_ten(10).timestamp()
+    );
 
     // Scans from the future or from long ago are refused, item by item.
     let odd = json!({"items": [
@@ -1200,8 +1201,8 @@ async fn an_offline_scan_synced_after_the_no_show_job_checks_in_and_withdraws_th
     let staff = staff_token(&app, "staff@demo.yoyaku.jp").await;
     let tsurumi = facility_id(&app, "tsurumi-sports-center").await;
     let (id, resident, _) = resident_with_card(&app).await;
-    // A booking from 5 hours ago to 3 hours ago: past its end plus the hour of grace.
-    let start = Utc::now() - Duration::hours(5);
+    // A booking yesterday from 10:00 to 12:00: past its end plus the hour of grace.
+    let start = yesterday_at_ten(0);
     let booked = paid_bookings_at(&app, &resident, 1, start).await;
     let card = get_card(&app, &resident).await;
     let marked = penalties::mark_no_shows(&app.db, &PenaltyRules::default(), Utc::now())
@@ -1215,7 +1216,7 @@ async fn an_offline_scan_synced_after_the_no_show_job_checks_in_and_withdraws_th
     );
     assert_eq!(app.count(&claims).await, 0);
 
-    // The phone's token from the morning; the scanner scanned it 4 hours ago, in the window.
+    // The phone's token from the morning; the scanner scanned it at 11:00, in the window.
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = None;
     header.kid = card["kid"].as_str().map(str::to_owned);
@@ -1226,7 +1227,7 @@ async fn an_offline_scan_synced_after_the_no_show_job_checks_in_and_withdraws_th
         &EncodingKey::from_ed_der(&pkcs8_der(&seed)),
     )
     .unwrap();
-    let scanned_at = (Utc::now() - Duration::hours(4)).with_timezone(&tokyo());
+    let scanned_at = yesterday_at_ten(60).with_timezone(&tokyo());
     let batch = json!({"items": [
         {"client_id": "basement:0001", "facility_id": tsurumi, "token": token, "scanned_at": scanned_at.to_rfc3339()},
     ]});

@@ -137,6 +137,11 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         card_signing_keys: Some(card_key_pem(&random_card_seed()).into()),
         db_max_connections: 8,
         log_format: LogFormat::Pretty,
+        // On PostgreSQL uploaded documents would go to `data/documents` under the working
+        // directory (the checkout): put them in the scratch folder. SQLite keeps them beside
+        // its scratch database file already.
+        document_dir: matches!(engine(), Engine::Postgres { .. })
+            .then(|| scratch_dir().join("documents")),
         ..Settings::default()
     }
 }
