@@ -289,7 +289,11 @@ pub fn build(state: AppState) -> Router {
                         request.id = %request_id,
                     )
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // Not an ERROR line per 5xx: a real failure is logged once, with its cause, where
+                // AppError becomes a response, and at the rush thousands of 503 `overloaded` are
+                // the server working as meant (counted in `http_shed_total`), not errors.
+                .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
