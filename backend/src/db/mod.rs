@@ -56,6 +56,15 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
 const SAFETY_NET_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Apply every pending migration.
+/// Whether `error` is a UNIQUE (or primary key) violation: the database's answer to two writers
+/// claiming the same thing, which services turn into a 409 rather than a 500.
+pub fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }

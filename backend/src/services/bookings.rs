@@ -13,11 +13,11 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
-use crate::db::begin_write;
+use crate::db::{begin_write, is_unique_violation};
 use crate::domain::booking::{
     BookingEvent, BookingRuleError, BookingRules, BookingState, CancelReason, CurrentCounts,
     RequestedSlot,
@@ -202,10 +202,6 @@ fn replay(
     let response: BookingResponse = serde_json::from_value(stored.response)
         .map_err(|e| DbErr::Custom(format!("stored response: {e}")))?;
     Ok((response, true))
-}
-
-fn is_unique_violation(error: &DbErr) -> bool {
-    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 #[allow(clippy::too_many_arguments)]

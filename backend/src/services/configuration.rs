@@ -19,13 +19,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, SqlErr,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::db::begin_write;
+use crate::db::{begin_write, is_unique_violation};
 use crate::domain::calendar::tokyo_date;
 use crate::domain::roles::Role;
 use crate::domain::rule_history::{
@@ -129,15 +129,11 @@ async fn names_of(
         .collect())
 }
 
-fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
-
 fn require_console(role: Role) -> Result<(), ConfigError> {
-    if role == Role::Resident {
-        Err(ConfigError::Forbidden)
-    } else {
+    if crate::services::staff_scope::is_console_role(role) {
         Ok(())
+    } else {
+        Err(ConfigError::Forbidden)
     }
 }
 
